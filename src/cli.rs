@@ -1,0 +1,138 @@
+//! Command-line arguments (clap) and their conversion into one checked plan per command
+//! before any I/O.
+
+use crate::sample::{Sampling, DEFAULT_SEED};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skewaudit",
+    version,
+    about = "Audit training-serving skew: recompute features from one canonical registry over Parquet and diff them against Redis and serving logs",
+    after_help = "Examples:\n  skewaudit demo\n  skewaudit validate --registry features.toml\n  skewaudit recompute --registry features.toml --sample 1000 --as-of 2026-12-01T00:00:00Z\n\nExit codes: 0 ok, 1 skew (a gate failed), 2 usage/registry/input error, 3 source unavailable, 4 nothing to compare."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a registry statically and against its sources' Parquet schemas (exit 0 or 2).
+    #[command(
+        after_help = "Examples:\n  skewaudit validate --registry features.toml\n  skewaudit validate --registry features.toml --no-data"
+    )]
+    Validate(ValidateArgs),
+    /// Print the sampled entity keys (deterministic: same seed + same keys = same sample).
+    #[command(
+        after_help = "Examples:\n  skewaudit sample --registry features.toml --sample 1000 --seed 7\n  skewaudit sample --registry features.toml --sample-rate 0.01"
+    )]
+    Sample(SampleArgs),
+    /// Recompute features offline, point-in-time correct, for sampled keys as of a time.
+    #[command(
+        after_help = "Examples:\n  skewaudit recompute --registry features.toml --sample 100 --as-of 2026-12-01T00:00:00Z\n  skewaudit recompute --registry features.toml --keys keys.csv --features spend_7d --output values.parquet"
+    )]
+    Recompute(RecomputeArgs),
+    /// Run on the bundled demo fixtures (no server needed).
+    #[command(
+        after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --fixtures fixtures/shop"
+    )]
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArg {
+    /// The feature registry (TOML).
+    #[arg(long, env = "SKEWAUDIT_REGISTRY", value_name = "FILE")]
+    pub registry: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    /// Only check the registry itself, not the data's schemas.
+    #[arg(long)]
+    pub no_data: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SamplingArgs {
+    /// Audit exactly N keys (bottom-k on a seeded xxh3 hash of the key).
+    #[arg(long, value_name = "N", group = "sampling")]
+    pub sample: Option<usize>,
+    /// Audit the keys whose hash falls under R (0 < R <= 1).
+    #[arg(long, value_name = "R", group = "sampling")]
+    pub sample_rate: Option<f64>,
+    /// Audit the keys listed in FILE (a header naming the key columns, one key per line).
+    #[arg(long, value_name = "FILE", group = "sampling")]
+    pub keys: Option<PathBuf>,
+    /// Hash seed: the same seed picks the same keys.
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+impl SamplingArgs {
+    /// The checked sampling choice; `None` given means every key.
+    pub fn plan(&self) -> Result<Sampling, String> {
+        if let Some(n) = self.sample {
+            if n == 0 {
+                return Err("--sample must be at least 1".into());
+            }
+            return Ok(Sampling::Count(n));
+        }
+        if let Some(r) = self.sample_rate {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(format!("--sample-rate must be in (0, 1], got {r}"));
+            }
+            return Ok(Sampling::Rate(r));
+        }
+        if let Some(k) = &self.keys {
+            return Ok(Sampling::Keys(k.clone()));
+        }
+        Ok(Sampling::All)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Which features' entity and sources to sample from (default: all; one entity).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub features: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecomputeArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// The time to compute as of (RFC 3339); default: the earliest watermark of the features'
+    /// sources (the newest time all of them are complete).
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+    /// Features to compute (default: all; they must share one entity).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub features: Vec<String>,
+    /// Write the values to FILE (.parquet or .ndjson) instead of NDJSON on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Add `<feature>__n`, the number of source rows behind each value.
+    #[arg(long)]
+    pub counts: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The fixture directory holding features.toml (default: the bundled fixtures/shop).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}

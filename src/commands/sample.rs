@@ -1,0 +1,38 @@
+//! `skewaudit sample`: print the sampled keys as CSV (header = the entity's key columns).
+
+use super::{CommandError, CommandResult};
+use crate::cli::SampleArgs;
+use crate::exit;
+use crate::registry::Registry;
+use crate::sample;
+use polars::prelude::*;
+
+pub fn run(args: &SampleArgs) -> CommandResult {
+    let sampling = args.sampling.plan().map_err(CommandError::usage)?;
+    let reg = Registry::load(&args.registry.registry)?;
+    let feats = reg
+        .select_features(&args.features)
+        .map_err(CommandError::usage)?;
+    let entity = reg.single_entity(&feats).map_err(CommandError::usage)?;
+    let keys = sample::sample_keys(&reg, entity, &feats, &sampling, args.sampling.seed)?;
+    let mut out = String::new();
+    out.push_str(&entity.keys.join(","));
+    out.push('\n');
+    let cols: Vec<StringChunked> = entity
+        .keys
+        .iter()
+        .map(|k| {
+            keys.column(k)
+                .and_then(|c| c.cast(&DataType::String))
+                .and_then(|c| c.str().cloned())
+        })
+        .collect::<PolarsResult<_>>()
+        .map_err(|e| CommandError::usage(e.to_string()))?;
+    for row in 0..keys.height() {
+        let parts: Vec<&str> = cols.iter().map(|c| c.get(row).unwrap_or("")).collect();
+        out.push_str(&parts.join(","));
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(exit::OK)
+}

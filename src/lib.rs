@@ -1,0 +1,14 @@
+//! skewaudit: a training-serving skew auditor.
+//!
+//! The data flows `registry` (canonical feature definitions) -> `sample` (which keys) ->
+//! `offline` (point-in-time recompute over Parquet with Polars) -> later `online`, `logs`,
+//! `compare` and `report`. `commands` holds one module per subcommand; `cli` turns the raw
+//! arguments into checked plans; `exit` holds the documented exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod offline;
+pub mod output;
+pub mod registry;
+pub mod sample;

@@ -1,0 +1,173 @@
+//! The binary end to end: recompute, sample, usage errors and exit codes.
+
+use crate::common::*;
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("skewaudit").expect("binary")
+}
+
+const FEATURES: &str = "[features.spend]\nentity = \"user\"\nsource = \"tx\"\nexpr = \"amount\"\naggregation = \"sum\"\nwindow = \"1h\"\ndefault = 0.0\n[features.n]\nentity = \"user\"\nsource = \"tx\"\naggregation = \"count\"\nwindow = \"1h\"\n";
+
+fn rows() -> Vec<(i64, i64, Option<f64>, &'static str, &'static str)> {
+    (0..50)
+        .map(|i| (i % 10, i * MIN, Some(i as f64), "settled", "a"))
+        .collect()
+}
+
+#[test]
+fn recompute_writes_ndjson_with_as_of() {
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    let out = bin()
+        .args(["recompute", "--keys"])
+        .arg(_p.write("keys.txt", "user_id\n3\n"))
+        .args(["--as-of", "1970-01-01T00:45:00Z", "--registry"])
+        .arg(&reg)
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let row: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+    // user 3 bought at minutes 3, 13, 23, 33, 43: in (45-60, 45] -> all five.
+    assert_eq!(row["user_id"], 3);
+    assert_eq!(row["spend"], 3.0 + 13.0 + 23.0 + 33.0 + 43.0);
+    assert_eq!(row["n"], 5);
+    assert!(
+        row["as_of"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("1970-01-01T00:45:00"),
+        "{row}"
+    );
+}
+
+#[test]
+fn recompute_to_parquet_and_default_as_of_is_the_watermark() {
+    let (p, reg) = project_with(&rows(), FEATURES);
+    let out = p.path("out/values.parquet");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    bin()
+        .args(["recompute", "--sample", "4", "--counts", "--registry"])
+        .arg(&reg)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "wrote 4 row(s) as of 1970-01-01T00:49:00Z",
+        ));
+    let df = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::new(out.to_string_lossy().as_ref()),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert_eq!(df.height(), 4);
+    assert!(df.column("spend__n").is_ok());
+    // No temporary file is left beside the output.
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".skewaudit-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn sample_command_is_deterministic() {
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    let run = |seed: &str| {
+        let a = bin()
+            .args(["sample", "--sample", "3", "--seed", seed, "--registry"])
+            .arg(&reg)
+            .assert()
+            .code(0);
+        String::from_utf8_lossy(&a.get_output().stdout).to_string()
+    };
+    let a = run("11");
+    assert_eq!(a, run("11"));
+    assert_eq!(a.lines().count(), 4, "header + 3 keys: {a}");
+    assert!(a.starts_with("user_id\n"));
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    for args in [
+        vec!["recompute", "--sample-rate", "1.5"],
+        vec!["recompute", "--as-of", "yesterday"],
+        vec!["recompute", "--features", "spnd"],
+        vec!["recompute", "--output", "x.csv"],
+        vec!["recompute", "--sample", "0"],
+    ] {
+        let a = bin()
+            .args(&args)
+            .arg("--registry")
+            .arg(&reg)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    bin()
+        .args(["recompute", "--features", "spnd", "--registry"])
+        .arg(&reg)
+        .assert()
+        .stderr(predicate::str::contains(
+            "unknown feature 'spnd' (did you mean 'spend'?)",
+        ));
+    // clap's own errors use exit code 2 as well.
+    bin()
+        .args([
+            "recompute",
+            "--sample",
+            "3",
+            "--sample-rate",
+            "0.1",
+            "--registry",
+        ])
+        .arg(&reg)
+        .assert()
+        .code(2);
+    bin()
+        .args(["validate"])
+        .env_remove("SKEWAUDIT_REGISTRY")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn missing_source_data_exits_3() {
+    let (p, reg) = project_with(&rows(), FEATURES);
+    std::fs::remove_file(p.path("tx.parquet")).unwrap();
+    bin()
+        .args(["recompute", "--sample", "3", "--registry"])
+        .arg(&reg)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("source 'tx'"));
+}
+
+#[test]
+fn registry_from_environment() {
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    bin()
+        .args(["validate"])
+        .env("SKEWAUDIT_REGISTRY", &reg)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn demo_runs_on_the_bundled_fixtures() {
+    bin()
+        .arg("demo")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("validate: ok"))
+        .stdout(predicate::str::contains("recompute: 500 sampled users"));
+}
