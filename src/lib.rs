@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod offline;
+pub mod online;
 pub mod output;
 pub mod registry;
 pub mod sample;

@@ -298,6 +298,8 @@ pub struct Online {
     pub project: Option<String>,
     pub cluster: bool,
     pub null_markers: Vec<String>,
+    /// Feast join-key value types by key column.
+    pub key_types: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -997,6 +999,21 @@ fn resolve(
         if layout == Layout::Feast && o.project.is_none() {
             p("[online]".into(), "layout \"feast\" needs project = \"<feast project name>\"".into());
         }
+        for (k, t) in &o.key_types {
+            if !all_keys.contains(k) {
+                p("[online]".into(), format!("key_types: '{k}' is not an entity key column{}", did_you_mean(k, all_keys.iter().map(|s| s.as_str()))));
+            }
+            if !["int64", "int32", "string", "bytes", "unix_timestamp"].contains(&t.as_str()) {
+                p("[online]".into(), format!("key_types.{k} = \"{t}\": one of int64, int32, string, bytes, unix_timestamp"));
+            }
+        }
+        if layout == Layout::Feast {
+            for k in &all_keys {
+                if !o.key_types.contains_key(*k) {
+                    p("[online]".into(), format!("layout \"feast\" needs the declared type of key '{k}': key_types = {{ {k} = \"int64\" }} (as in the Feast entity's Field dtype)"));
+                }
+            }
+        }
         let field = o.field.clone().unwrap_or_else(|| "{feature}".to_string());
         let allowed: Vec<&str> = all_keys.iter().map(|s| s.as_str()).chain(["feature"]).collect();
         for (what, t) in [("key", Some(&key)), ("field", Some(&field)), ("timestamp_field", o.timestamp_field.as_ref()), ("version_field", o.version_field.as_ref())] {
@@ -1018,6 +1035,7 @@ fn resolve(
             project: o.project.clone(),
             cluster: o.cluster.unwrap_or(false),
             null_markers: o.null_markers.clone(),
+            key_types: o.key_types.clone(),
         }
     });
     if let Some(o) = &online {

@@ -104,6 +104,10 @@ pub struct RawOnline {
     pub cluster: Option<bool>,
     #[serde(default)]
     pub null_markers: Vec<String>,
+    /// Feast: each join key's declared value type (`int64`, `int32`, `string`, `bytes`,
+    /// `unix_timestamp`); it decides the key's bytes.
+    #[serde(default)]
+    pub key_types: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,9 @@
 
 mod cli;
 mod common;
+mod feast;
 mod offline;
+mod online;
+mod redis_server;
 mod registry;
 mod sampling;

@@ -1,0 +1,751 @@
+//! Reading online values from Redis (standalone or Cluster, plain or TLS), read-only.
+//!
+//! The read is planned first ([`plan`]): for every sampled key and feature, which command
+//! (`HMGET key fields…` for `hash` and `feast`, `GET key` for `json`, `MGET keys…` for
+//! `string`) and which slot of its reply hold the value, its timestamp and its version. The
+//! commands then run in pipelined batches over a multiplexed connection, a bounded number in
+//! flight, each with a timeout and bounded retries with backoff, paced by
+//! `--max-ops-per-sec`. In Cluster mode each batch holds keys of one hash slot. Only `HMGET`,
+//! `GET` and `MGET` are ever sent (plus the client's connection handshake): no write command.
+//! A `WRONGTYPE` reply or a value that does not decode is a counted `decode_error` for that
+//! key and feature, never a crash.
+
+use super::decode::{decode_json, decode_text, parse_timestamp, Cell};
+use super::frame::OnlineFrameBuilder;
+use super::template::render;
+use super::{redact_url, OnlineError};
+use crate::registry::{Dtype, Feature, Layout, Online};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use polars::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How to talk to the store.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    pub url: String,
+    pub cluster: bool,
+    /// Per call (one pipelined batch).
+    pub timeout: Duration,
+    /// Retries of a failed batch (with exponential backoff), within 2 x `timeout` in all.
+    pub retries: u32,
+    /// Commands per pipelined batch.
+    pub batch: usize,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+    pub max_ops_per_sec: Option<f64>,
+    /// PEM file of the CA that signed the server's certificate (`rediss://`).
+    pub ca_file: Option<PathBuf>,
+    pub read_from_replicas: bool,
+    /// Password used when the URL has none (the CLI fills it from `REDIS_PASSWORD`).
+    pub password: Option<String>,
+}
+
+impl RedisOptions {
+    pub fn new(url: &str) -> Self {
+        RedisOptions {
+            url: url.to_string(),
+            cluster: url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://"),
+            timeout: Duration::from_secs(5),
+            retries: 3,
+            batch: 512,
+            concurrency: 4,
+            max_ops_per_sec: None,
+            ca_file: None,
+            read_from_replicas: false,
+            password: None,
+        }
+    }
+}
+
+/// One command of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Hmget { key: Vec<u8>, fields: Vec<Vec<u8>> },
+    Get { key: Vec<u8> },
+    Mget { keys: Vec<Vec<u8>> },
+}
+
+impl Cmd {
+    fn first_key(&self) -> &[u8] {
+        match self {
+            Cmd::Hmget { key, .. } | Cmd::Get { key } => key,
+            Cmd::Mget { keys } => keys.first().map(|k| k.as_slice()).unwrap_or(&[]),
+        }
+    }
+}
+
+/// Where a value sits in the replies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loc {
+    /// Element `index` of command `cmd`'s reply (`HMGET`/`MGET`), or the reply itself (`GET`).
+    Reply { cmd: usize, index: usize },
+    /// Member `member` of the JSON object returned by command `cmd` (`GET`).
+    Json { cmd: usize, member: String },
+}
+
+/// For one key and feature: where its value, timestamp and version are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want {
+    pub value: Loc,
+    pub ts: Option<Loc>,
+    pub version: Option<Loc>,
+    /// Feast values are protobufs; everything else is text.
+    pub feast: bool,
+}
+
+/// The planned read.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub cmds: Vec<Cmd>,
+    /// `wants[row][feature]`
+    pub wants: Vec<Vec<Want>>,
+}
+
+/// The entity key values of every sampled row, as text (the canonical text of
+/// `crate::sample`).
+pub fn key_texts(keys: &DataFrame, names: &[String]) -> Result<Vec<Vec<String>>, OnlineError> {
+    let err = |e: PolarsError| OnlineError::Input {
+        what: "keys".into(),
+        message: e.to_string(),
+    };
+    let cols: Vec<StringChunked> = names
+        .iter()
+        .map(|k| {
+            keys.column(k)
+                .and_then(|c| c.cast(&DataType::String))
+                .and_then(|c| c.str().cloned())
+        })
+        .collect::<PolarsResult<_>>()
+        .map_err(err)?;
+    Ok((0..keys.height())
+        .map(|r| {
+            cols.iter()
+                .map(|c| c.get(r).unwrap_or("").to_string())
+                .collect()
+        })
+        .collect())
+}
+
+struct PlanBuilder {
+    plan: Plan,
+    by_key: HashMap<Vec<u8>, usize>,
+    fields: Vec<HashMap<Vec<u8>, usize>>,
+}
+
+impl PlanBuilder {
+    fn hmget_field(&mut self, key: Vec<u8>, field: Vec<u8>) -> Loc {
+        let cmd = *self.by_key.entry(key.clone()).or_insert_with(|| {
+            self.plan.cmds.push(Cmd::Hmget {
+                key,
+                fields: vec![],
+            });
+            self.fields.push(HashMap::new());
+            self.plan.cmds.len() - 1
+        });
+        let index = match self.fields[cmd].get(&field) {
+            Some(i) => *i,
+            None => {
+                let Cmd::Hmget { fields, .. } = &mut self.plan.cmds[cmd] else {
+                    unreachable!("hmget")
+                };
+                fields.push(field.clone());
+                let i = fields.len() - 1;
+                self.fields[cmd].insert(field, i);
+                i
+            }
+        };
+        Loc::Reply { cmd, index }
+    }
+
+    fn get(&mut self, key: Vec<u8>) -> usize {
+        *self.by_key.entry(key.clone()).or_insert_with(|| {
+            self.plan.cmds.push(Cmd::Get { key });
+            self.fields.push(HashMap::new());
+            self.plan.cmds.len() - 1
+        })
+    }
+}
+
+/// Plans the read of `features` for the rows of `keys` (columns `key_names`).
+pub fn plan(
+    online: &Online,
+    features: &[&Feature],
+    key_names: &[String],
+    key_rows: &[Vec<String>],
+    cluster: bool,
+) -> Result<Plan, OnlineError> {
+    let mut b = PlanBuilder {
+        plan: Plan::default(),
+        by_key: HashMap::new(),
+        fields: Vec::new(),
+    };
+    for row in key_rows {
+        let kv: Vec<(&str, &str)> = key_names
+            .iter()
+            .map(|s| s.as_str())
+            .zip(row.iter().map(|s| s.as_str()))
+            .collect();
+        let mut wants = Vec::with_capacity(features.len());
+        // string layout: one MGET per row (per row and slot in Cluster mode).
+        let mut mget_keys: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut mget_slot: HashMap<redis::cluster_routing::Slot, usize> = HashMap::new();
+        let mut string_locs: Vec<(usize, [Option<(usize, usize)>; 3])> = Vec::new();
+        for f in features {
+            let name = Some(f.name.as_str());
+            let key_t = f.online.key.as_deref().unwrap_or(&online.key);
+            let field_t = f.online.field.as_deref().unwrap_or(&online.field);
+            match online.layout {
+                Layout::Hash => {
+                    let key = render(key_t, &kv, name).into_bytes();
+                    let value = b.hmget_field(key.clone(), render(field_t, &kv, name).into_bytes());
+                    let ts = online
+                        .timestamp_field
+                        .as_ref()
+                        .map(|t| b.hmget_field(key.clone(), render(t, &kv, name).into_bytes()));
+                    let version = online
+                        .version_field
+                        .as_ref()
+                        .map(|t| b.hmget_field(key.clone(), render(t, &kv, name).into_bytes()));
+                    wants.push(Want {
+                        value,
+                        ts,
+                        version,
+                        feast: false,
+                    });
+                }
+                Layout::Json => {
+                    let cmd = b.get(render(key_t, &kv, name).into_bytes());
+                    let member = |t: &str| Loc::Json {
+                        cmd,
+                        member: render(t, &kv, name),
+                    };
+                    wants.push(Want {
+                        value: member(field_t),
+                        ts: online.timestamp_field.as_deref().map(member),
+                        version: online.version_field.as_deref().map(member),
+                        feast: false,
+                    });
+                }
+                Layout::String => {
+                    let mut slots: [Option<(usize, usize)>; 3] = [None, None, None];
+                    let templates = [
+                        Some(key_t),
+                        online.timestamp_field.as_deref(),
+                        online.version_field.as_deref(),
+                    ];
+                    for (i, t) in templates.iter().enumerate() {
+                        let Some(t) = t else { continue };
+                        let key = render(t, &kv, name).into_bytes();
+                        let group = if cluster {
+                            let slot = redis::cluster_routing::Slot::for_key(&key);
+                            *mget_slot.entry(slot).or_insert_with(|| {
+                                mget_keys.push(Vec::new());
+                                mget_keys.len() - 1
+                            })
+                        } else {
+                            if mget_keys.is_empty() {
+                                mget_keys.push(Vec::new());
+                            }
+                            0
+                        };
+                        mget_keys[group].push(key);
+                        slots[i] = Some((group, mget_keys[group].len() - 1));
+                    }
+                    string_locs.push((wants.len(), slots));
+                    wants.push(Want {
+                        value: Loc::Reply { cmd: 0, index: 0 },
+                        ts: None,
+                        version: None,
+                        feast: false,
+                    });
+                }
+                Layout::Feast => {
+                    let view = f.online.feature_view.as_deref().unwrap_or("");
+                    let key = super::feast_key(online, key_names, row)?;
+                    let value = b.hmget_field(
+                        key.clone(),
+                        super::feast::field_name(view, &f.name).to_vec(),
+                    );
+                    let ts = Some(b.hmget_field(key, super::feast::ts_field_name(view)));
+                    wants.push(Want {
+                        value,
+                        ts,
+                        version: None,
+                        feast: true,
+                    });
+                }
+            }
+        }
+        if !mget_keys.is_empty() {
+            let base = b.plan.cmds.len();
+            for keys in mget_keys {
+                b.plan.cmds.push(Cmd::Mget { keys });
+                b.fields.push(HashMap::new());
+            }
+            for (w, slots) in string_locs {
+                let loc = |s: Option<(usize, usize)>| {
+                    s.map(|(g, i)| Loc::Reply {
+                        cmd: base + g,
+                        index: i,
+                    })
+                };
+                wants[w].value = loc(slots[0]).unwrap_or(Loc::Reply {
+                    cmd: base,
+                    index: 0,
+                });
+                wants[w].ts = loc(slots[1]);
+                wants[w].version = loc(slots[2]);
+            }
+        }
+        b.plan.wants.push(wants);
+    }
+    Ok(b.plan)
+}
+
+/// A reply, or the server's error for that one command (e.g. `WRONGTYPE`).
+type Reply = Result<redis::Value, String>;
+
+#[derive(Clone)]
+enum Conn {
+    Single(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+async fn query(conn: &mut Conn, pipe: &redis::Pipeline) -> redis::RedisResult<Vec<redis::Value>> {
+    match conn {
+        Conn::Single(c) => pipe.query_async(c).await,
+        Conn::Cluster(c) => pipe.query_async(c).await,
+    }
+}
+
+fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The URL as the client library takes it: `redis+cluster://` -> `redis://`, and
+/// `password` inserted when the URL has none.
+pub fn client_url(url: &str, password: Option<&str>) -> String {
+    let u = url.replacen("redis+cluster://", "redis://", 1).replacen(
+        "rediss+cluster://",
+        "rediss://",
+        1,
+    );
+    let Some(pw) = password else { return u };
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return u;
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    if rest[..authority_end].contains('@') {
+        return u;
+    }
+    let enc: String = pw
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{scheme}://:{enc}@{rest}")
+}
+
+async fn connect(opts: &RedisOptions) -> Result<Conn, String> {
+    install_crypto();
+    let url = client_url(&opts.url, opts.password.as_deref());
+    let certs = match &opts.ca_file {
+        Some(p) => Some(redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(std::fs::read(p).map_err(|e| format!("CA file {}: {e}", p.display()))?),
+        }),
+        None => None,
+    };
+    if opts.cluster {
+        let mut builder = redis::cluster::ClusterClientBuilder::new(vec![url.as_str()])
+            .connection_timeout(opts.timeout)
+            .response_timeout(opts.timeout)
+            .retries(opts.retries);
+        if let Some(c) = certs {
+            builder = builder.certs(c);
+        }
+        if opts.read_from_replicas {
+            builder =
+                builder.read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        let conn = tokio::time::timeout(opts.timeout, client.get_async_connection())
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(Conn::Cluster(conn))
+    } else {
+        let client = match certs {
+            Some(c) => redis::Client::build_with_tls(url.as_str(), c),
+            None => redis::Client::open(url.as_str()),
+        }
+        .map_err(|e| e.to_string())?;
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(opts.timeout))
+            .set_response_timeout(Some(opts.timeout));
+        let conn = tokio::time::timeout(
+            opts.timeout,
+            client.get_multiplexed_async_connection_with_config(&cfg),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        Ok(Conn::Single(conn))
+    }
+}
+
+/// Paces commands to at most `rate` per second across all batches.
+struct Pacer {
+    rate: Option<f64>,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn delay(&self, ops: usize) -> Duration {
+        let Some(rate) = self.rate else {
+            return Duration::ZERO;
+        };
+        let now = Instant::now();
+        let Ok(mut next) = self.next.lock() else {
+            return Duration::ZERO;
+        };
+        let start = (*next).max(now);
+        *next = start + Duration::from_secs_f64(ops as f64 / rate);
+        start - now
+    }
+}
+
+fn pipeline(cmds: &[&Cmd]) -> redis::Pipeline {
+    let mut p = redis::pipe();
+    p.ignore_errors();
+    for c in cmds {
+        match c {
+            Cmd::Hmget { key, fields } => {
+                let mut cmd = redis::cmd("HMGET");
+                cmd.arg(key.as_slice());
+                for f in fields {
+                    cmd.arg(f.as_slice());
+                }
+                p.add_command(cmd);
+            }
+            Cmd::Get { key } => {
+                p.add_command(redis::cmd("GET").arg(key.as_slice()).clone());
+            }
+            Cmd::Mget { keys } => {
+                let mut cmd = redis::cmd("MGET");
+                for k in keys {
+                    cmd.arg(k.as_slice());
+                }
+                p.add_command(cmd);
+            }
+        }
+    }
+    p
+}
+
+/// Runs one batch with timeout and bounded retries (fresh connection on each retry); the
+/// whole batch takes at most 2 x timeout.
+async fn run_batch(
+    opts: &RedisOptions,
+    conn: Conn,
+    cmds: Vec<&Cmd>,
+    pacer: &Pacer,
+) -> Result<Vec<Reply>, String> {
+    let pipe = pipeline(&cmds);
+    tokio::time::sleep(pacer.delay(cmds.len())).await;
+    let deadline = Instant::now() + opts.timeout * 2;
+    let mut conn = conn;
+    let mut attempt = 0u32;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let result = tokio::time::timeout(left.min(opts.timeout), query(&mut conn, &pipe)).await;
+        let err = match result {
+            Ok(Ok(values)) => {
+                if values.len() != cmds.len() {
+                    return Err(format!(
+                        "expected {} replies, got {}",
+                        cmds.len(),
+                        values.len()
+                    ));
+                }
+                let replies: Vec<Reply> = values
+                    .into_iter()
+                    .map(|v| match v {
+                        redis::Value::ServerError(e) => Err(e.to_string()),
+                        other => Ok(other),
+                    })
+                    .collect();
+                // Errors about the connection's rights fail the read; others (WRONGTYPE)
+                // belong to their key.
+                if let Some(Err(e)) = replies.iter().find(|r| {
+                    r.as_ref().err().is_some_and(|e| {
+                        [
+                            "NOAUTH",
+                            "NOPERM",
+                            "WRONGPASS",
+                            "LOADING",
+                            "MASTERDOWN",
+                            "CLUSTERDOWN",
+                        ]
+                        .iter()
+                        .any(|c| e.contains(c))
+                    })
+                }) {
+                    return Err(e.clone());
+                }
+                return Ok(replies);
+            }
+            Ok(Err(e)) => {
+                if !(e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal())
+                {
+                    return Err(e.to_string());
+                }
+                e.to_string()
+            }
+            Err(_) => format!("no reply within {:.1}s", opts.timeout.as_secs_f64()),
+        };
+        attempt += 1;
+        let backoff = Duration::from_millis(50 * (1u64 << attempt.min(6)));
+        if attempt > opts.retries || Instant::now() + backoff >= deadline {
+            return Err(format!("{err} (after {attempt} attempt(s))"));
+        }
+        tokio::time::sleep(backoff).await;
+        if let Ok(c) = connect(opts).await {
+            conn = c;
+        }
+    }
+}
+
+/// Executes the plan; the replies come back in command order.
+pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineError> {
+    let unavailable = |message: String| OnlineError::Unavailable {
+        url: redact_url(&opts.url),
+        message,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| unavailable(e.to_string()))?;
+    rt.block_on(async {
+        let conn = connect(opts).await.map_err(&unavailable)?;
+        // Batches: consecutive commands; in Cluster mode the commands of one hash slot.
+        let groups: Vec<Vec<usize>> = if opts.cluster {
+            let mut by_slot: HashMap<redis::cluster_routing::Slot, usize> = HashMap::new();
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            for (i, c) in plan.cmds.iter().enumerate() {
+                let g = *by_slot
+                    .entry(redis::cluster_routing::Slot::for_key(c.first_key()))
+                    .or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    });
+                groups[g].push(i);
+            }
+            groups
+        } else {
+            vec![(0..plan.cmds.len()).collect()]
+        };
+        let size = opts.batch.max(1);
+        let batches: Vec<Vec<usize>> = groups
+            .iter()
+            .flat_map(|g| g.chunks(size).map(|c| c.to_vec()))
+            .collect();
+        let pacer = Pacer {
+            rate: opts.max_ops_per_sec,
+            next: Mutex::new(Instant::now()),
+        };
+        let pacer = Arc::new(pacer);
+        let results: Vec<(Vec<usize>, Vec<Reply>)> = stream::iter(batches.into_iter().map(|idx| {
+            let conn = conn.clone();
+            let pacer = pacer.clone();
+            async move {
+                let cmds: Vec<&Cmd> = idx.iter().map(|&i| &plan.cmds[i]).collect();
+                let replies = run_batch(opts, conn, cmds, &pacer).await?;
+                Ok::<_, String>((idx, replies))
+            }
+        }))
+        .buffer_unordered(opts.concurrency.max(1))
+        .try_collect()
+        .await
+        .map_err(&unavailable)?;
+        let mut out: Vec<Option<Reply>> = (0..plan.cmds.len()).map(|_| None).collect();
+        for (idx, replies) in results {
+            for (i, r) in idx.into_iter().zip(replies) {
+                out[i] = Some(r);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err("no reply".into())))
+            .collect())
+    })
+}
+
+/// Raw bytes at a location: `Ok(None)` when nil/absent; `Err` for a server error.
+fn raw_at<'a>(
+    replies: &'a [Reply],
+    loc: &Loc,
+    json_cache: &mut HashMap<usize, Option<serde_json::Value>>,
+) -> Result<Option<RawItem<'a>>, String> {
+    match loc {
+        Loc::Reply { cmd, index } => {
+            let r = replies
+                .get(*cmd)
+                .ok_or("no reply")?
+                .as_ref()
+                .map_err(|e| e.clone())?;
+            let v = match r {
+                redis::Value::Array(items) => items.get(*index),
+                other => Some(other),
+            };
+            Ok(match v {
+                Some(redis::Value::BulkString(b)) => Some(RawItem::Bytes(b)),
+                Some(redis::Value::SimpleString(s)) => Some(RawItem::Bytes(s.as_bytes())),
+                Some(redis::Value::Int(i)) => Some(RawItem::Owned(i.to_string())),
+                Some(redis::Value::Nil) | None => None,
+                Some(other) => return Err(format!("unexpected reply {other:?}")),
+            })
+        }
+        Loc::Json { cmd, member } => {
+            let r = replies
+                .get(*cmd)
+                .ok_or("no reply")?
+                .as_ref()
+                .map_err(|e| e.clone())?;
+            if !json_cache.contains_key(cmd) {
+                let parsed = match r {
+                    redis::Value::BulkString(b) => Some(
+                        serde_json::from_slice::<serde_json::Value>(b)
+                            .map_err(|e| format!("not JSON: {e}"))?,
+                    ),
+                    redis::Value::Nil => None,
+                    other => return Err(format!("unexpected reply {other:?}")),
+                };
+                json_cache.insert(*cmd, parsed);
+            }
+            let obj = json_cache.get(cmd).and_then(|v| v.as_ref());
+            match obj {
+                None => Ok(None),
+                Some(serde_json::Value::Object(m)) => {
+                    Ok(m.get(member).map(|v| RawItem::Json(v.clone())))
+                }
+                Some(_) => Err("the JSON value is not an object".into()),
+            }
+        }
+    }
+}
+
+enum RawItem<'a> {
+    Bytes(&'a [u8]),
+    Owned(String),
+    Json(serde_json::Value),
+}
+
+fn text_of(item: &RawItem) -> Option<String> {
+    match item {
+        RawItem::Bytes(b) => std::str::from_utf8(b).ok().map(|s| s.to_string()),
+        RawItem::Owned(s) => Some(s.clone()),
+        RawItem::Json(serde_json::Value::String(s)) => Some(s.clone()),
+        RawItem::Json(v) => Some(v.to_string()),
+    }
+}
+
+/// Decodes the replies into the online frame.
+pub fn decode_replies(
+    online: &Online,
+    features: &[(&Feature, Dtype)],
+    keys: &DataFrame,
+    plan: &Plan,
+    replies: &[Reply],
+) -> Result<DataFrame, OnlineError> {
+    let spec: Vec<(String, Dtype)> = features.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
+    let mut b = OnlineFrameBuilder::new(keys.height(), &spec);
+    let mut json_cache: HashMap<usize, Option<serde_json::Value>> = HashMap::new();
+    for (row, wants) in plan.wants.iter().enumerate() {
+        let mut any = false;
+        for (fi, w) in wants.iter().enumerate() {
+            let dtype = features[fi].1;
+            let (cell, present) = match raw_at(replies, &w.value, &mut json_cache) {
+                Err(e) => (Cell::DecodeError(e), true),
+                Ok(None) => (Cell::Missing, false),
+                Ok(Some(item)) => {
+                    let cell = match (&item, w.feast) {
+                        (RawItem::Bytes(b), true) => super::feast_cell(b, dtype),
+                        (RawItem::Json(v), _) => decode_json(v, dtype, &online.null_markers),
+                        (RawItem::Bytes(b), false) => decode_text(b, dtype, &online.null_markers),
+                        (RawItem::Owned(s), _) => {
+                            decode_text(s.as_bytes(), dtype, &online.null_markers)
+                        }
+                    };
+                    (cell, true)
+                }
+            };
+            any |= present;
+            let ts =
+                w.ts.as_ref()
+                    .and_then(|l| raw_at(replies, l, &mut json_cache).ok().flatten())
+                    .and_then(|item| match (&item, w.feast) {
+                        (RawItem::Bytes(b), true) => super::feast::decode_timestamp(b)
+                            .ok()
+                            .flatten()
+                            .and_then(|(s, n)| super::feast::timestamp_to_micros(s, n)),
+                        _ => text_of(&item).and_then(|t| parse_timestamp(&t)),
+                    });
+            let version = w
+                .version
+                .as_ref()
+                .and_then(|l| raw_at(replies, l, &mut json_cache).ok().flatten())
+                .and_then(|i| text_of(&i));
+            b.set(fi, row, cell, ts, version);
+        }
+        b.set_key_present(row, any);
+    }
+    b.finish(keys).map_err(|e| OnlineError::Input {
+        what: "online frame".into(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads the online values of `features` for the rows of `keys`.
+pub fn read(
+    opts: &RedisOptions,
+    online: &Online,
+    features: &[(&Feature, Dtype)],
+    keys: &DataFrame,
+    key_names: &[String],
+) -> Result<DataFrame, OnlineError> {
+    let rows = key_texts(keys, key_names)?;
+    let feats: Vec<&Feature> = features.iter().map(|(f, _)| *f).collect();
+    let plan = plan(online, &feats, key_names, &rows, opts.cluster)?;
+    let replies = execute(opts, &plan)?;
+    decode_replies(online, features, keys, &plan, &replies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_url;
+
+    #[test]
+    fn password_goes_into_urls_without_one() {
+        assert_eq!(
+            client_url("redis://h:1/0", Some("p w")),
+            "redis://:p%20w@h:1/0"
+        );
+        assert_eq!(client_url("redis://u:x@h:1", Some("p")), "redis://u:x@h:1");
+        assert_eq!(client_url("redis+cluster://h:1", None), "redis://h:1");
+        assert_eq!(client_url("rediss+cluster://h:1", None), "rediss://h:1");
+    }
+}
