@@ -265,9 +265,11 @@ pub fn plan(
                 Layout::Feast => {
                     let view = f.online.feature_view.as_deref().unwrap_or("");
                     let key = super::feast_key(online, key_names, row)?;
+                    // The Feast feature name: `[features.X.online] field`, else the name.
+                    let feast_name = f.online.field.as_deref().unwrap_or(&f.name);
                     let value = b.hmget_field(
                         key.clone(),
-                        super::feast::field_name(view, &f.name).to_vec(),
+                        super::feast::field_name(view, feast_name).to_vec(),
                     );
                     let ts = Some(b.hmget_field(key, super::feast::ts_field_name(view)));
                     wants.push(Want {

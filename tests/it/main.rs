@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod feast;
+mod feast_redis;
 mod offline;
 mod online;
 mod redis_server;
