@@ -34,6 +34,11 @@ pub enum Command {
         after_help = "Examples:\n  skewaudit recompute --registry features.toml --sample 100 --as-of 2026-12-01T00:00:00Z\n  skewaudit recompute --registry features.toml --keys keys.csv --features spend_7d --output values.parquet"
     )]
     Recompute(RecomputeArgs),
+    /// Save the online values of a sample to a Parquet snapshot (usable wherever --online is).
+    #[command(
+        after_help = "Examples:\n  skewaudit snapshot --registry features.toml --online redis://auditor@cache:6379/0 --sample 10000 --out online.parquet\n  REDIS_PASSWORD=... skewaudit snapshot --registry features.toml --online redis+cluster://node1:7000 --keys incident-keys.csv --out incident.parquet"
+    )]
+    Snapshot(SnapshotArgs),
     /// Run on the bundled demo fixtures (no server needed).
     #[command(
         after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --fixtures fixtures/shop"
@@ -125,6 +130,58 @@ pub struct RecomputeArgs {
     /// Add `<feature>__n`, the number of source rows behind each value.
     #[arg(long)]
     pub counts: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Where and how to read online values.
+#[derive(Debug, Args, Clone)]
+pub struct OnlineArgs {
+    /// The online store: redis://, rediss:// (TLS), redis+cluster://, or a snapshot .parquet
+    /// file (default: the registry's [online] url).
+    #[arg(long, env = "REDIS_URL", value_name = "URL|FILE")]
+    pub online: Option<String>,
+    /// Password when the URL has none (never printed).
+    #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, hide = true)]
+    pub redis_password: Option<String>,
+    /// Per-call timeout, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub timeout_ms: u64,
+    /// Retries of a failed batch (exponential backoff, within 2 x the timeout).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Keys per pipelined batch.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub batch: usize,
+    /// Batches in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Cap on Redis commands per second, so an audit never hurts production latency.
+    #[arg(long, value_name = "N")]
+    pub max_ops_per_sec: Option<f64>,
+    /// PEM file of the CA that signed the server's TLS certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Redis Cluster: read from replicas.
+    #[arg(long)]
+    pub read_from_replicas: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Features to save (default: all; one entity).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub features: Vec<String>,
+    /// The snapshot file to write (.parquet).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,

@@ -31,7 +31,7 @@ pub fn run(args: &DemoArgs) -> CommandResult {
         )));
     }
     let reg = Registry::load(&registry)?;
-    let (problems, _) = schema::check_against_data(&reg);
+    let problems = schema::check_against_data(&reg).problems;
     if !problems.is_empty() {
         let lines: Vec<String> = problems
             .iter()

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod recompute;
 pub mod sample;
+pub mod snapshot;
 pub mod validate;
 
 use crate::exit;
@@ -53,6 +54,17 @@ impl From<crate::offline::OfflineError> for CommandError {
     }
 }
 
+impl From<crate::online::OnlineError> for CommandError {
+    fn from(e: crate::online::OnlineError) -> Self {
+        match e {
+            crate::online::OnlineError::Unavailable { .. } => {
+                CommandError::unavailable(e.to_string())
+            }
+            other => CommandError::usage(other.to_string()),
+        }
+    }
+}
+
 pub type CommandResult = Result<i32, CommandError>;
 
 /// Runs a parsed command line.
@@ -62,6 +74,7 @@ pub fn run(cli: crate::cli::Cli) -> CommandResult {
         Command::Validate(a) => validate::run(&a),
         Command::Sample(a) => sample::run(&a),
         Command::Recompute(a) => recompute::run(&a),
+        Command::Snapshot(a) => snapshot::run(&a),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -9,7 +9,7 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
     let path = &args.registry.registry;
     let reg = Registry::load(path)?;
     if !args.no_data {
-        let (problems, _) = schema::check_against_data(&reg);
+        let problems = schema::check_against_data(&reg).problems;
         if !problems.is_empty() {
             let lines: Vec<String> = problems
                 .iter()

@@ -34,8 +34,9 @@ fn expr_dtype(e: Expr, schema: &Schema) -> Result<DataType, String> {
 
 /// Checks every source and feature of the registry against the data. Returns the problems
 /// (empty when the registry is valid) and, per source, its column schema.
-pub fn check_against_data(reg: &Registry) -> (Vec<Problem>, BTreeMap<String, SchemaRef>) {
+pub fn check_against_data(reg: &Registry) -> DataCheck {
     let mut problems = Vec::new();
+    let mut dtypes: BTreeMap<String, Dtype> = BTreeMap::new();
     let mut schemas = BTreeMap::new();
     let mut p = |context: String, message: String| problems.push(Problem { context, message });
 
@@ -214,6 +215,10 @@ pub fn check_against_data(reg: &Registry) -> (Vec<Problem>, BTreeMap<String, Sch
             }
             None => value_dtype,
         };
+        dtypes.insert(
+            name.clone(),
+            f.dtype.unwrap_or_else(|| dtype_of(&out_dtype)),
+        );
         if let Some(d) = f.dtype {
             if !dtype_fits(d, &out_dtype) {
                 p(
@@ -246,5 +251,33 @@ pub fn check_against_data(reg: &Registry) -> (Vec<Problem>, BTreeMap<String, Sch
             }
         }
     }
-    (problems, schemas)
+    DataCheck {
+        problems,
+        schemas,
+        dtypes,
+    }
+}
+
+/// What checking a registry against its data found.
+#[derive(Debug)]
+pub struct DataCheck {
+    /// Empty when the registry is valid.
+    pub problems: Vec<Problem>,
+    /// Each readable source's schema.
+    pub schemas: BTreeMap<String, SchemaRef>,
+    /// Each checkable feature's value type: its `dtype`, else the computed type.
+    pub dtypes: BTreeMap<String, Dtype>,
+}
+
+/// The feature dtype of a computed Polars type (integers -> int64, other numbers -> float64).
+pub fn dtype_of(dt: &DataType) -> Dtype {
+    if dt.is_integer() {
+        Dtype::Int64
+    } else if matches!(dt, DataType::Boolean) {
+        Dtype::Bool
+    } else if matches!(dt, DataType::String) {
+        Dtype::String
+    } else {
+        Dtype::Float64
+    }
 }

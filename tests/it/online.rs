@@ -465,3 +465,130 @@ fn snapshot_round_trip() {
         "{e}"
     );
 }
+
+mod snapshot_command {
+    use crate::common::*;
+    use crate::redis_server::RedisServer;
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+
+    fn project() -> (Project, std::path::PathBuf) {
+        let rows: Vec<(i64, i64, Option<f64>, &str, &str)> = (1..=20)
+            .map(|i| (i, i * MIN, Some(i as f64), "settled", "a"))
+            .collect();
+        project_with(
+            &rows,
+            "[features.spend]\nentity = \"user\"\nsource = \"tx\"\nexpr = \"amount\"\naggregation = \"sum\"\n\
+             [features.n]\nentity = \"user\"\nsource = \"tx\"\naggregation = \"count\"\n\
+             [online]\nlayout = \"hash\"\nkey = \"user:{user_id}\"\ntimestamp_field = \"_ts\"\n",
+        )
+    }
+
+    #[test]
+    fn saves_a_sample_and_never_prints_the_password() {
+        let srv = RedisServer::start(&["--requirepass", "hunter2"]);
+        let mut c = redis::Client::open(format!("redis://:hunter2@127.0.0.1:{}", srv.port))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        for i in 1..=20 {
+            let _: i64 = redis::cmd("HSET")
+                .arg(format!("user:{i}"))
+                .arg("spend")
+                .arg(i * 2)
+                .arg("n")
+                .arg(1)
+                .arg("_ts")
+                .arg(1_796_392_800)
+                .query(&mut c)
+                .unwrap();
+        }
+        let (p, reg) = project();
+        let out = p.path("snap.parquet");
+        let a = Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args(["snapshot", "--sample", "7", "--registry"])
+            .arg(&reg)
+            .args([
+                "--online",
+                &format!("redis://:hunter2@127.0.0.1:{}", srv.port),
+            ])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(0)
+            .stderr(predicate::str::contains("saved 7 key(s) x 2 feature(s)"));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&a.get_output().stdout),
+            String::from_utf8_lossy(&a.get_output().stderr)
+        );
+        assert!(!all.contains("hunter2"), "{all}");
+        let df = polars::prelude::LazyFrame::scan_parquet(
+            polars::prelude::PlRefPath::new(out.to_string_lossy().as_ref()),
+            Default::default(),
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+        assert_eq!(df.height(), 7);
+        let ids = df.column("user_id").unwrap().i64().unwrap().clone();
+        let spend = df.column("spend").unwrap().f64().unwrap().clone();
+        for r in 0..7 {
+            assert_eq!(spend.get(r), Some(ids.get(r).unwrap() as f64 * 2.0));
+        }
+        // The password can come from REDIS_PASSWORD instead.
+        Command::cargo_bin("skewaudit")
+            .unwrap()
+            .env("REDIS_PASSWORD", "hunter2")
+            .args(["snapshot", "--sample", "3", "--registry"])
+            .arg(&reg)
+            .args(["--online", &srv.url(), "--out"])
+            .arg(p.path("snap2.parquet"))
+            .assert()
+            .code(0);
+    }
+
+    #[test]
+    fn unreachable_store_exits_3_and_bad_urls_exit_2() {
+        let (p, reg) = project();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args([
+                "snapshot",
+                "--sample",
+                "3",
+                "--timeout-ms",
+                "500",
+                "--registry",
+            ])
+            .arg(&reg)
+            .args([
+                "--online",
+                &format!("redis://u:pw123@127.0.0.1:{port}"),
+                "--out",
+            ])
+            .arg(p.path("x.parquet"))
+            .assert()
+            .code(3)
+            .stderr(
+                predicate::str::contains("redis://u:***@127.0.0.1")
+                    .and(predicate::str::contains("pw123").not()),
+            );
+        assert!(!p.path("x.parquet").exists(), "nothing half-written");
+        Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args(["snapshot", "--registry"])
+            .arg(&reg)
+            .args(["--online", "http://cache:6379", "--out"])
+            .arg(p.path("x.parquet"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("use redis://"));
+    }
+}
