@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod logs;
 pub mod offline;
 pub mod online;
 pub mod output;

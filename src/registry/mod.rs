@@ -311,6 +311,7 @@ pub struct Logs {
     pub model_version: Option<String>,
     pub version: Option<String>,
     pub features_column: Option<String>,
+    pub max_malformed_rate: f64,
 }
 
 /// A loaded, resolved, statically checked registry.
@@ -1098,6 +1099,9 @@ fn resolve(
             model_version: l.model_version.clone(),
             version: l.version.clone(),
             features_column: l.features_column.clone(),
+            max_malformed_rate: l
+                .max_malformed_rate
+                .unwrap_or(crate::logs::DEFAULT_MAX_MALFORMED_RATE),
         }
     });
 

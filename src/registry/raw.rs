@@ -130,4 +130,6 @@ pub struct RawLogs {
     pub version: Option<String>,
     /// One struct / map / JSON-string column holding the feature values.
     pub features_column: Option<String>,
+    /// Share of malformed NDJSON lines above which the run fails (default 0.01).
+    pub max_malformed_rate: Option<f64>,
 }

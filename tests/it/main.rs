@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod feast;
 mod feast_redis;
+mod logs;
 mod offline;
 mod online;
 mod redis_server;
