@@ -592,3 +592,47 @@ mod snapshot_command {
             .stderr(predicate::str::contains("use redis://"));
     }
 }
+
+#[test]
+fn tls_with_a_private_ca() {
+    let srv = RedisServer::start_tls();
+    assert_eq!(
+        srv.cli(&["HSET", "user:1", "n", "41", "s", "0.5"])
+            .unwrap()
+            .trim(),
+        "2"
+    );
+    let (_d, reg) = registry(HASH);
+    let feats: Vec<(&Feature, Dtype)> = reg
+        .features
+        .values()
+        .map(|f| (f, f.dtype.unwrap()))
+        .collect();
+    let url = format!("rediss://127.0.0.1:{}", srv.port);
+    let mut opts = RedisOptions::new(&url);
+    opts.timeout = Duration::from_secs(2);
+    opts.ca_file = srv.tls_ca.clone();
+    let df = online::redis::read(
+        &opts,
+        reg.online.as_ref().unwrap(),
+        &feats,
+        &keys(&[1]),
+        &["user_id".to_string()],
+    )
+    .unwrap();
+    assert_eq!(df.column("n").unwrap().i64().unwrap().get(0), Some(41));
+    // Without the CA the server's certificate is not trusted: unavailable, not a crash.
+    opts.ca_file = None;
+    let e = online::redis::read(
+        &opts,
+        reg.online.as_ref().unwrap(),
+        &feats,
+        &keys(&[1]),
+        &["user_id".to_string()],
+    )
+    .unwrap_err();
+    assert!(matches!(e, OnlineError::Unavailable { .. }), "{e}");
+    // Plain redis:// to a TLS port fails cleanly too.
+    let e = read(&format!("redis://127.0.0.1:{}", srv.port), &reg, &[1]).unwrap_err();
+    assert!(matches!(e, OnlineError::Unavailable { .. }), "{e}");
+}

@@ -10,6 +10,8 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     _dir: tempfile::TempDir,
+    /// For a TLS server: the CA certificate (PEM) that signed its certificate.
+    pub tls_ca: Option<PathBuf>,
 }
 
 fn free_port() -> u16 {
@@ -48,6 +50,7 @@ impl RedisServer {
                 port,
                 child: Some(child),
                 _dir: dir,
+                tls_ca: None,
             };
             if s.wait_ready() {
                 return s;
@@ -55,6 +58,115 @@ impl RedisServer {
             s.stop();
         }
         panic!("could not start redis-server");
+    }
+
+    /// Starts a TLS-only server with a fresh private CA (made with the `openssl` CLI).
+    pub fn start_tls() -> RedisServer {
+        let certs = tempfile::tempdir().expect("tempdir");
+        let d = certs.path();
+        let sh = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl must be installed (.ci/run installs it)");
+            assert!(ok.success(), "openssl {args:?}");
+        };
+        sh(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=skewaudit-test-ca",
+        ]);
+        sh(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("ext");
+        sh(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(d.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(d.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(d.join("ca.crt"))
+                .arg("--dir")
+                .arg(d)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server");
+            let ca = d.join("ca.crt");
+            let mut s = RedisServer {
+                port,
+                child: Some(child),
+                _dir: tempfile::tempdir().expect("tempdir"),
+                tls_ca: Some(ca),
+            };
+            if s.wait_ready() {
+                // Keep the certificates alive as long as the server.
+                s._dir = certs;
+                return s;
+            }
+            s.stop();
+        }
+        panic!("could not start a TLS redis-server");
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -83,11 +195,12 @@ impl RedisServer {
 
     /// Runs `redis-cli` against the server; returns stdout.
     pub fn cli(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .ok()?;
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some(ca) = &self.tls_ca {
+            cmd.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let out = cmd.args(args).output().ok()?;
         Some(String::from_utf8_lossy(&out.stdout).to_string())
     }
 
