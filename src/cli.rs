@@ -19,6 +19,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit skew: recompute sampled keys offline and compare with online values and serving logs.
+    #[command(
+        after_help = "Examples:\n  skewaudit audit --registry features.toml --online redis://cache:6379 --sample 10000\n  skewaudit audit --registry features.toml --online snapshot.parquet --log 'serving_log/*.parquet' --format json --output out/\n\nExit codes: 0 no gate failed, 1 a gate failed (skew), 2 usage/registry/input error, 3 a source unavailable, 4 nothing to compare."
+    )]
+    Audit(AuditArgs),
     /// Check a registry statically and against its sources' Parquet schemas (exit 0 or 2).
     #[command(
         after_help = "Examples:\n  skewaudit validate --registry features.toml\n  skewaudit validate --registry features.toml --no-data"
@@ -182,6 +187,41 @@ pub struct SnapshotArgs {
     /// The snapshot file to write (.parquet).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+    /// Serving log (Parquet or NDJSON glob); default: the registry's [logs] path.
+    #[arg(long, value_name = "GLOB")]
+    pub log: Option<String>,
+    /// Skip the online comparison.
+    #[arg(long)]
+    pub no_online: bool,
+    /// Skip the log comparison.
+    #[arg(long)]
+    pub no_log: bool,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Reference time (RFC 3339) for values without a stored timestamp and for value ages;
+    /// default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+    /// Features to audit (default: all; one entity).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub features: Vec<String>,
+    /// Output formats: table, json.
+    #[arg(long, value_delimiter = ',', value_name = "F,G")]
+    pub format: Vec<String>,
+    /// Write report files (report.json) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the process exit code or a [`CommandError`].
 
+pub mod audit;
 pub mod demo;
 pub mod recompute;
 pub mod sample;
@@ -71,6 +72,7 @@ pub type CommandResult = Result<i32, CommandError>;
 pub fn run(cli: crate::cli::Cli) -> CommandResult {
     use crate::cli::Command;
     match cli.command {
+        Command::Audit(a) => audit::run(&a),
         Command::Validate(a) => validate::run(&a),
         Command::Sample(a) => sample::run(&a),
         Command::Recompute(a) => recompute::run(&a),

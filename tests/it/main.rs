@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per area.
 
+mod audit;
 mod cli;
 mod common;
 mod feast;
@@ -10,3 +11,4 @@ mod online;
 mod redis_server;
 mod registry;
 mod sampling;
+mod stats;

@@ -1,0 +1,126 @@
+//! `skewaudit audit`: the main job.
+
+use super::snapshot::{typed_features, OnlineSource};
+use super::{CommandError, CommandResult};
+use crate::audit::{self, AuditPlan};
+use crate::cli::AuditArgs;
+use crate::registry::{parse_time, Feature, Location, Registry};
+
+impl From<audit::AuditError> for CommandError {
+    fn from(e: audit::AuditError) -> Self {
+        CommandError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Output formats `audit` writes today.
+const FORMATS: [&str; 2] = ["table", "json"];
+
+/// Turns the arguments into a checked plan (no data read except schemas).
+pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
+    let sampling = args.sampling.plan().map_err(CommandError::usage)?;
+    for f in &args.format {
+        if !FORMATS.contains(&f.as_str()) {
+            return Err(CommandError::usage(format!(
+                "--format {f}: one of {}",
+                FORMATS.join(", ")
+            )));
+        }
+    }
+    let as_of = match &args.as_of {
+        Some(t) => parse_time(t).map_err(|m| CommandError::usage(format!("--as-of: {m}")))?,
+        None => chrono::Utc::now().timestamp_micros(),
+    };
+    let mut registry = Registry::load(&args.registry.registry)?;
+    if let Some(glob) = &args.log {
+        let logs = registry.logs.as_mut().ok_or_else(|| {
+            CommandError::usage(format!(
+                "--log needs a [logs] section in {} (timestamp column and key columns)",
+                registry.path.display()
+            ))
+        })?;
+        logs.path = if glob.starts_with("s3://") {
+            Location::S3(glob.clone())
+        } else {
+            Location::Local(glob.into())
+        };
+        logs.ndjson =
+            glob.ends_with(".ndjson") || glob.ends_with(".jsonl") || glob.ends_with(".json");
+    }
+    let online = if args.no_online {
+        None
+    } else if args.online.online.is_some()
+        || registry.online.as_ref().is_some_and(|o| o.url.is_some())
+    {
+        Some(OnlineSource::from_args(&args.online, &registry)?)
+    } else {
+        None
+    };
+    let logs = if args.no_log {
+        None
+    } else {
+        registry.logs.clone()
+    };
+    if online.is_none() && logs.is_none() {
+        return Err(CommandError { code: crate::exit::NOTHING_TO_COMPARE, message: "nothing to compare: give --online URL|FILE or --log GLOB (or set them in the registry)".into() });
+    }
+    let typed = typed_features(&registry, &args.features)?;
+    let plain: Vec<&Feature> = typed.iter().map(|(f, _)| *f).collect();
+    let entity = registry
+        .single_entity(&plain)
+        .map_err(CommandError::usage)?
+        .clone();
+    let features = typed.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
+    Ok(AuditPlan {
+        registry,
+        features,
+        entity,
+        sampling,
+        seed: args.sampling.seed,
+        as_of,
+        online,
+        logs,
+    })
+}
+
+pub fn run(args: &AuditArgs) -> CommandResult {
+    let plan = plan(args)?;
+    let report = audit::run(&plan)?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| CommandError::usage(e.to_string()))?;
+    let formats: Vec<&str> = if args.format.is_empty() {
+        vec!["table"]
+    } else {
+        args.format.iter().map(|s| s.as_str()).collect()
+    };
+    match &args.output {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CommandError::usage(format!("--output {}: {e}", dir.display())))?;
+            if formats.contains(&"json") {
+                let path = dir.join("report.json");
+                crate::output::atomic_write(&path, |f| {
+                    use std::io::Write;
+                    f.write_all(json.as_bytes()).map_err(|e| e.to_string())
+                })
+                .map_err(CommandError::usage)?;
+                if !args.quiet {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            if formats.contains(&"table") {
+                print!("{}", crate::report::table::render(&report));
+            }
+        }
+        None => {
+            if formats.contains(&"json") && formats.len() == 1 {
+                println!("{json}");
+            } else {
+                print!("{}", crate::report::table::render(&report));
+            }
+        }
+    }
+    Ok(report.exit_code)
+}

@@ -1,0 +1,277 @@
+//! The audit on the demo fixtures against their ground truth (`fixtures/shop/GROUND_TRUTH.md`):
+//! each injected skew is found on the right feature and comparison, the mismatched row count
+//! equals the ground truth for the sampled keys, >= 90% of those rows get the injected cause,
+//! and the clean features pass. Plus exit codes through the binary.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+fn shop() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop")
+}
+
+fn audit_json(args: &[&str]) -> (Value, i32) {
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args(["--as-of", "2026-12-01T00:00:00Z", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (v, code)
+}
+
+fn sampled_ids(n: usize, seed: u64) -> HashSet<i64> {
+    let reg = skewaudit::registry::Registry::load(&shop().join("features.toml")).unwrap();
+    let feats: Vec<_> = reg.features.values().collect();
+    let keys = skewaudit::sample::sample_keys(
+        &reg,
+        &reg.entities["user"],
+        &feats,
+        &skewaudit::sample::Sampling::Count(n),
+        seed,
+    )
+    .unwrap();
+    keys.column("user_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn demo_audit_finds_every_injected_skew() {
+    let (report, code) = audit_json(&["--sample", "600", "--seed", "3"]);
+    assert_eq!(code, 1, "skew found -> exit 1");
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(report["exit_code"], 1);
+    let sampled = sampled_ids(600, 3);
+    assert_eq!(report["run"]["sample_size"], 600);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(shop().join("ground_truth.json")).unwrap())
+            .unwrap();
+    let feature = |name: &str| {
+        report["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let missing: HashSet<i64> = truth["injected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["cause"] == "missing_online")
+        .unwrap()["user_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .filter(|id| sampled.contains(id))
+        .collect();
+    assert!(!missing.is_empty());
+
+    // Log rows of the sampled users: request ids.
+    let log_ids: HashSet<String> = {
+        let reg = skewaudit::registry::Registry::load(&shop().join("features.toml")).unwrap();
+        let feats: Vec<_> = reg
+            .features
+            .values()
+            .map(|f| (f, f.dtype.unwrap_or(skewaudit::registry::Dtype::Float64)))
+            .collect();
+        let lf = skewaudit::logs::read(
+            reg.logs.as_ref().unwrap(),
+            &feats,
+            &["user_id".to_string()],
+            None,
+            0.01,
+        )
+        .unwrap();
+        let ids = lf.frame.column("user_id").unwrap().i64().unwrap().clone();
+        let rid = lf
+            .frame
+            .column(skewaudit::logs::REQUEST_ID)
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone();
+        (0..lf.frame.height())
+            .filter(|r| sampled.contains(&ids.get(*r).unwrap()))
+            .map(|r| rid.get(r).unwrap().to_string())
+            .collect()
+    };
+
+    let mut skewed: BTreeMap<(String, String), bool> = BTreeMap::new();
+    for inj in truth["injected"].as_array().unwrap() {
+        let (name, comparison, cause) = (
+            inj["feature"].as_str().unwrap(),
+            inj["comparison"].as_str().unwrap(),
+            inj["cause"].as_str().unwrap(),
+        );
+        if name == "*" {
+            // Missing keys: every online comparison counts them apart.
+            for f in report["features"].as_array().unwrap() {
+                let c = &f["comparisons"]["online"];
+                assert_eq!(
+                    c["rows"]["missing_online"].as_u64().unwrap() as usize,
+                    missing.len(),
+                    "{}",
+                    f["name"]
+                );
+            }
+            continue;
+        }
+        let affected: usize = if comparison == "online" {
+            inj["user_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| sampled.contains(&v.as_i64().unwrap()))
+                .count()
+        } else {
+            inj["request_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| log_ids.contains(v.as_str().unwrap()))
+                .count()
+        };
+        assert!(
+            affected > 5,
+            "{name}/{comparison}: only {affected} affected rows in the sample"
+        );
+        let c = &feature(name)["comparisons"][comparison];
+        let mismatched = c["rows"]["mismatched"].as_u64().unwrap() as usize;
+        assert_eq!(
+            mismatched, affected,
+            "{name}/{comparison}: mismatched rows vs ground truth; causes {}",
+            c["causes"]
+        );
+        let with_cause = c["causes"][cause].as_u64().unwrap_or(0) as usize;
+        assert!(
+            with_cause * 10 >= affected * 9,
+            "{name}/{comparison}: {with_cause} of {affected} rows have cause {cause}: {}",
+            c["causes"]
+        );
+        assert_eq!(c["verdict"], "fail", "{name}/{comparison}");
+        if let Some(lag) = inj.get("lag_seconds").and_then(|l| l.as_f64()) {
+            assert_eq!(
+                c["lag_seconds"]["p50"].as_f64(),
+                Some(lag),
+                "{name}: the injected lag"
+            );
+        }
+        skewed.insert((name.to_string(), comparison.to_string()), true);
+    }
+    // Everything else is clean and passes.
+    for f in report["features"].as_array().unwrap() {
+        for comparison in ["online", "log"] {
+            let name = f["name"].as_str().unwrap().to_string();
+            if skewed.contains_key(&(name.clone(), comparison.to_string())) {
+                continue;
+            }
+            let c = &f["comparisons"][comparison];
+            assert_eq!(
+                c["rows"]["mismatched"], 0,
+                "{name}/{comparison} should be clean: {}",
+                c["causes"]
+            );
+            assert_eq!(
+                c["verdict"], "pass",
+                "{name}/{comparison}: {}",
+                c["violations"]
+            );
+        }
+    }
+}
+
+#[test]
+fn clean_features_exit_0_and_nothing_to_compare_exits_4() {
+    let (report, code) = audit_json(&[
+        "--sample",
+        "200",
+        "--features",
+        "txn_count_7d,spend_7d_log,country,tier",
+        "--no-log",
+    ]);
+    assert_eq!(code, 0, "{}", report["features"]);
+    assert_eq!(report["verdict"], "pass");
+    // Keys that no side knows: nothing is compared -> exit 4.
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, "user_id\n999991\n999992\n").unwrap();
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args([
+            "audit",
+            "--no-log",
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--registry",
+        ])
+        .arg(shop().join("features.toml"))
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A log file without the log's columns is an input error: exit 2.
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args(["--no-online", "--sample", "5", "--log"])
+        .arg(shop().join("transactions/date=2026-11-01/part-0.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unavailable_online_store_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--online",
+            &format!("redis://127.0.0.1:{port}"),
+            "--timeout-ms",
+            "300",
+            "--sample",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
