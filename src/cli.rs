@@ -46,7 +46,7 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Run on the bundled demo fixtures (no server needed).
     #[command(
-        after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --fixtures fixtures/shop"
+        after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --output demo-report/ --sample 2000"
     )]
     Demo(DemoArgs),
 }
@@ -232,4 +232,10 @@ pub struct DemoArgs {
     /// The fixture directory holding features.toml (default: the bundled fixtures/shop).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
+    /// Where to write the report (default: a new temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Users to sample.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub sample: usize,
 }

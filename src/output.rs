@@ -56,3 +56,16 @@ pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<(), String> {
         )),
     }
 }
+
+/// Writes to stdout; a closed pipe (`skewaudit ... | head`) ends the process quietly instead
+/// of panicking.
+pub fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(crate::exit::USAGE);
+    }
+}

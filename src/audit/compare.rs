@@ -462,13 +462,14 @@ pub fn compare_all(
             counts.mismatch_rate = Some(rate);
             counts.mismatch_rate_ci = Some([lo, hi]);
         }
-        let flagged = counts.mismatched + counts.missing_online + counts.missing_offline;
+        // The dominant cause of the mismatches (missing rows are counted apart).
         let dominant_cause = causes
             .iter()
+            .filter(|(c, _)| !c.starts_with("missing_"))
             .max_by_key(|(_, n)| **n)
             .map(|(c, n)| DominantCause {
                 cause: c.clone(),
-                share: *n as f64 / flagged.max(1) as f64,
+                share: *n as f64 / counts.mismatched.max(1) as f64,
             });
         let compared = counts.compared.max(1) as f64;
         let mut distribution = if *dtype == Dtype::String || *dtype == Dtype::Bool {

@@ -111,14 +111,14 @@ pub fn run(args: &AuditArgs) -> CommandResult {
                 }
             }
             if formats.contains(&"table") {
-                print!("{}", crate::report::table::render(&report));
+                crate::output::stdout(&crate::report::table::render(&report));
             }
         }
         None => {
             if formats.contains(&"json") && formats.len() == 1 {
-                println!("{json}");
+                crate::output::stdout(&format!("{json}\n"));
             } else {
-                print!("{}", crate::report::table::render(&report));
+                crate::output::stdout(&crate::report::table::render(&report));
             }
         }
     }

@@ -1,14 +1,10 @@
-//! `skewaudit demo`: runs on the bundled fixtures (`fixtures/shop`), no server needed.
-//!
-//! Today it validates the demo registry against its data, samples users and recomputes every
-//! feature as of the data's watermark. The full audit (online snapshot and serving log
-//! compared with the recompute) takes over this command when `audit` lands.
+//! `skewaudit demo`: the whole audit on the bundled fixtures (`fixtures/shop`), the online
+//! side from its snapshot, so no server is needed. Prints the summary and writes the report
+//! to a directory (`--output`, default a fresh temporary one), then exits as the gates
+//! decide (the demo data has injected skews: exit 1).
 
 use super::{CommandError, CommandResult};
-use crate::cli::{DemoArgs, RecomputeArgs, RegistryArg, SamplingArgs};
-use crate::exit;
-use crate::registry::{format_time, schema, Registry};
-use polars::prelude::*;
+use crate::cli::{AuditArgs, DemoArgs, OnlineArgs, RegistryArg, SamplingArgs};
 use std::path::PathBuf;
 
 /// The bundled fixtures: `./fixtures/shop` when run from the repository, else the path the
@@ -21,6 +17,9 @@ pub fn default_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop")
 }
 
+/// When the demo snapshot was taken: the audit's reference time, so the demo is reproducible.
+pub const DEMO_AS_OF: &str = "2026-12-01T00:00:00Z";
+
 pub fn run(args: &DemoArgs) -> CommandResult {
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures);
     let registry = dir.join("features.toml");
@@ -30,78 +29,59 @@ pub fn run(args: &DemoArgs) -> CommandResult {
             registry.display()
         )));
     }
-    let reg = Registry::load(&registry)?;
-    let problems = schema::check_against_data(&reg).problems;
-    if !problems.is_empty() {
-        let lines: Vec<String> = problems
-            .iter()
-            .map(|p| format!("{}: {}", registry.display(), p))
-            .collect();
-        return Err(CommandError::usage(lines.join("\n")));
-    }
-    println!(
-        "skewaudit demo — registry {} (project {}, {} features)",
-        registry.display(),
-        reg.project.name,
-        reg.features.len()
-    );
-    println!("  validate: ok");
-    let started = std::time::Instant::now();
-    let args = RecomputeArgs {
+    let output = match &args.output {
+        Some(d) => d.clone(),
+        None => tempfile::Builder::new()
+            .prefix("skewaudit-demo-")
+            .tempdir()
+            .map_err(|e| CommandError::usage(format!("cannot make a temporary directory: {e}")))?
+            .keep(),
+    };
+    let audit = AuditArgs {
         registry: RegistryArg {
             registry: registry.clone(),
         },
+        online: OnlineArgs {
+            online: Some(
+                dir.join("online_snapshot.parquet")
+                    .to_string_lossy()
+                    .to_string(),
+            ),
+            redis_password: None,
+            timeout_ms: 5000,
+            retries: 3,
+            batch: 512,
+            concurrency: 4,
+            max_ops_per_sec: None,
+            ca_file: None,
+            read_from_replicas: false,
+        },
+        log: None,
+        no_online: false,
+        no_log: false,
         sampling: SamplingArgs {
-            sample: Some(500),
+            sample: Some(args.sample),
             sample_rate: None,
             keys: None,
             seed: 0,
         },
-        as_of: None,
+        as_of: Some(DEMO_AS_OF.into()),
         features: vec![],
-        output: None,
-        counts: true,
+        format: vec!["table".into(), "json".into()],
+        output: Some(output.clone()),
         quiet: true,
     };
-    let plan = super::recompute::Plan::from_args(&args)?;
-    let (df, as_of) = super::recompute::compute(&plan, true)?;
-    println!(
-        "  recompute: {} sampled users x {} features as of {} (the data's watermark) in {:.2}s",
-        df.height(),
-        reg.features.len(),
-        format_time(as_of),
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "  {:<26} {:>9} {:>9} {:>14}  definition",
-        "feature", "non-null", "empty", "mean"
-    );
-    for f in reg.features.values() {
-        let c = df
-            .column(&f.name)
-            .map_err(|e| CommandError::usage(e.to_string()))?;
-        let n = df
-            .column(&format!("{}__n", f.name))
-            .map_err(|e| CommandError::usage(e.to_string()))?;
-        let empty = n
-            .as_materialized_series()
-            .equal(0)
-            .map(|m| m.sum().unwrap_or(0))
-            .unwrap_or(0);
-        let mean = c
-            .as_materialized_series()
-            .mean()
-            .map(|m| format!("{m:.4}"))
-            .unwrap_or_else(|| "-".into());
-        println!(
-            "  {:<26} {:>9} {:>9} {:>14}  {}",
-            f.name,
-            c.len() - c.null_count(),
-            empty,
-            mean,
-            &f.definition_hash[..12]
-        );
-    }
-    println!("  (the audit against the online snapshot and the serving log is not built yet: see the open issues)");
-    Ok(exit::OK)
+    crate::output::stdout(&format!(
+        "skewaudit demo: {} (online: its snapshot; log: its serving log)\n",
+        registry.display()
+    ));
+    let started = std::time::Instant::now();
+    let code = super::audit::run(&audit)?;
+    crate::output::stdout(&format!(
+        "report: {}  ({:.2}s; ground truth of the injected skews: {})\n",
+        output.join("report.json").display(),
+        started.elapsed().as_secs_f64(),
+        dir.join("GROUND_TRUTH.md").display()
+    ));
+    Ok(code)
 }

@@ -33,6 +33,6 @@ pub fn run(args: &SampleArgs) -> CommandResult {
         out.push_str(&parts.join(","));
         out.push('\n');
     }
-    print!("{out}");
+    crate::output::stdout(&out);
     Ok(exit::OK)
 }

@@ -18,8 +18,8 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
             return Err(super::CommandError::usage(lines.join("\n")));
         }
     }
-    println!(
-        "{}: ok — {} feature(s), {} source(s), {} entit{}{}",
+    crate::output::stdout(&format!(
+        "{}: ok — {} feature(s), {} source(s), {} entit{}{}\n",
         path.display(),
         reg.features.len(),
         reg.sources.len(),
@@ -30,6 +30,6 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
         } else {
             ""
         }
-    );
+    ));
     Ok(exit::OK)
 }

@@ -26,9 +26,10 @@ fn row(out: &mut String, feature: &str, kind: &str, c: &ComparisonReport) {
         .unwrap_or_else(|| "-".into());
     let _ = writeln!(
         out,
-        "{feature:<26} {kind:<6} {:>7} {:>8} {ci:<16} {cause:<28} {psi:>7}  {}",
+        "{feature:<26} {kind:<6} {:>7} {:>8} {ci:<16} {cause:<28} {psi:>7} {:>8}  {}",
         c.rows.compared,
         pct(c.rows.mismatch_rate),
+        c.rows.missing_online + c.rows.missing_offline,
         c.verdict
     );
 }
@@ -57,8 +58,8 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<26} {:<6} {:>7} {:>8} {:<16} {:<28} {:>7}  verdict",
-        "feature", "vs", "rows", "mismatch", "95% CI (%)", "dominant cause", "psi"
+        "{:<26} {:<6} {:>7} {:>8} {:<16} {:<28} {:>7} {:>8}  verdict",
+        "feature", "vs", "rows", "mismatch", "95% CI (%)", "dominant cause", "psi", "missing"
     );
     for f in &r.features {
         if let Some(c) = &f.comparisons.online {

@@ -162,12 +162,24 @@ fn registry_from_environment() {
 }
 
 #[test]
-fn demo_runs_on_the_bundled_fixtures() {
-    bin()
-        .arg("demo")
+fn demo_runs_the_audit_on_the_bundled_fixtures() {
+    let out = tempfile::tempdir().unwrap();
+    let a = bin()
+        .args(["demo", "--output"])
+        .arg(out.path())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .assert()
-        .code(0)
-        .stdout(predicate::str::contains("validate: ok"))
-        .stdout(predicate::str::contains("recompute: 500 sampled users"));
+        .code(1) // the demo data has injected skews
+        .stdout(predicate::str::contains("skewaudit: FAIL — 500 user keys"))
+        .stdout(predicate::str::contains("report: "));
+    let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("spend_30d") && stdout.contains("transform:log1p"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(report["run"]["as_of"], "2026-12-01T00:00:00Z");
 }
