@@ -15,18 +15,18 @@ if [ ! -d "$DATA" ]; then
   "$BIN/make_fixtures" --scale bench --out "$(dirname "$DATA")"
 fi
 echo "data: $DATA ($(du -sh "$DATA" | cut -f1))"
-printf '%-8s %-6s %12s %12s %7s %14s %14s\n' keys window skewaudit_s bare_s ratio rss_skew_MiB rss_bare_MiB
+field() { echo "$1" | sed "s/.*\"$2\":\([0-9.]*\).*/\1/"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+printf '%-8s %-6s %10s %10s %10s %9s %9s %9s %9s %9s\n' keys window skew_s bare_s pruned_s /bare /pruned rss_skew rss_bare rss_prun
 for keys in 100000 1000000; do
   for window in 7d 30d; do
-    s=(); b=(); rs=0; rb=0
+    s=(); b=(); p=(); rs=0; rb=0; rp=0
     for _ in $(seq "$REPS"); do
-      o=$("$BIN/bench_recompute" --data "$DATA" --keys "$keys" --window "$window" --mode skewaudit)
-      s+=("$(echo "$o" | sed 's/.*"seconds":\([0-9.]*\).*/\1/')"); rs=$(echo "$o" | sed 's/.*"peak_rss_mib":\([0-9.]*\).*/\1/')
-      o=$("$BIN/bench_recompute" --data "$DATA" --keys "$keys" --window "$window" --mode bare)
-      b+=("$(echo "$o" | sed 's/.*"seconds":\([0-9.]*\).*/\1/')"); rb=$(echo "$o" | sed 's/.*"peak_rss_mib":\([0-9.]*\).*/\1/')
+      o=$("$BIN/bench_recompute" --data "$DATA" --keys "$keys" --window "$window" --mode skewaudit); s+=("$(field "$o" seconds)"); rs=$(field "$o" peak_rss_mib)
+      o=$("$BIN/bench_recompute" --data "$DATA" --keys "$keys" --window "$window" --mode bare); b+=("$(field "$o" seconds)"); rb=$(field "$o" peak_rss_mib)
+      o=$("$BIN/bench_recompute" --data "$DATA" --keys "$keys" --window "$window" --mode bare_pruned); p+=("$(field "$o" seconds)"); rp=$(field "$o" peak_rss_mib)
     done
-    ms=$(printf '%s\n' "${s[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-    mb=$(printf '%s\n' "${b[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-    printf '%-8s %-6s %12s %12s %7.2f %14s %14s\n' "$keys" "$window" "$ms" "$mb" "$(echo "$ms / $mb" | bc -l)" "$rs" "$rb"
+    ms=$(median "${s[@]}"); mb=$(median "${b[@]}"); mp=$(median "${p[@]}")
+    printf '%-8s %-6s %10s %10s %10s %9.2f %9.2f %9s %9s %9s\n' "$keys" "$window" "$ms" "$mb" "$mp" "$(echo "$ms / $mb" | bc -l)" "$(echo "$ms / $mp" | bc -l)" "$rs" "$rb" "$rp"
   done
 done

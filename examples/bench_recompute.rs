@@ -8,6 +8,8 @@
 //! - `bare`: the anchor, a hand-written Polars lazy scan of the same files filtered to the same
 //!   keys and window, then `group_by(user_id).agg(count, sum)` — what the recompute does at
 //!   least, with no generality.
+//! - `bare_pruned`: the same plus the hive date-partition filter skewaudit derives from the
+//!   window (the strictest anchor).
 //!
 //! The key sample is computed first and not timed in either mode.
 
@@ -72,17 +74,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let out = offline::recompute(&reg, &feats, &q)?;
             out.frame.height()
         }
-        "bare" => {
+        "bare" | "bare_pruned" => {
             let ids = keys.column("user_id")?.as_materialized_series().clone();
             let ts = col("event_ts").dt().timestamp(TimeUnit::Microseconds);
-            let lf = LazyFrame::scan_parquet(
-                PlRefPath::new(data.to_string_lossy().as_ref()),
-                Default::default(),
-            )?
-            .filter(col("user_id").is_in(lit(ids).implode(false), false))
-            .filter(ts.clone().gt(lit(as_of - w)).and(ts.lt_eq(lit(as_of))))
-            .group_by([col("user_id")])
-            .agg([len().alias("n"), col("amount").sum().alias("s")]);
+            let mut lf = LazyFrame::scan_parquet(PlRefPath::new(data.to_string_lossy().as_ref()), Default::default())?;
+            if mode == "bare_pruned" {
+                // The same hive date pruning skewaudit derives from the window.
+                let day = |us: i64| us.div_euclid(86_400_000_000) as i32;
+                let d = col("date").cast(DataType::Date).cast(DataType::Int32);
+                lf = lf.filter(d.clone().gt_eq(lit(day(as_of - w))).and(d.lt_eq(lit(day(as_of)))));
+            }
+            let lf = lf
+                .filter(col("user_id").is_in(lit(ids).implode(false), false))
+                .filter(ts.clone().gt(lit(as_of - w)).and(ts.lt_eq(lit(as_of))))
+                .group_by([col("user_id")])
+                .agg([len().alias("n"), col("amount").sum().alias("s")]);
             lf.collect()?.height()
         }
         other => return Err(format!("unknown --mode {other}").into()),
