@@ -77,12 +77,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bare" | "bare_pruned" => {
             let ids = keys.column("user_id")?.as_materialized_series().clone();
             let ts = col("event_ts").dt().timestamp(TimeUnit::Microseconds);
-            let mut lf = LazyFrame::scan_parquet(PlRefPath::new(data.to_string_lossy().as_ref()), Default::default())?;
+            let mut lf = LazyFrame::scan_parquet(
+                PlRefPath::new(data.to_string_lossy().as_ref()),
+                Default::default(),
+            )?;
             if mode == "bare_pruned" {
                 // The same hive date pruning skewaudit derives from the window.
                 let day = |us: i64| us.div_euclid(86_400_000_000) as i32;
                 let d = col("date").cast(DataType::Date).cast(DataType::Int32);
-                lf = lf.filter(d.clone().gt_eq(lit(day(as_of - w))).and(d.lt_eq(lit(day(as_of)))));
+                lf = lf.filter(
+                    d.clone()
+                        .gt_eq(lit(day(as_of - w)))
+                        .and(d.lt_eq(lit(day(as_of)))),
+                );
             }
             let lf = lf
                 .filter(col("user_id").is_in(lit(ids).implode(false), false))

@@ -14,6 +14,7 @@ use super::decode::{decode_json, decode_text, parse_timestamp, Cell};
 use super::frame::OnlineFrameBuilder;
 use super::template::render;
 use super::{redact_url, OnlineError};
+use crate::registry::placeholders;
 use crate::registry::{Dtype, Feature, Layout, Online};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use polars::prelude::*;
@@ -81,9 +82,9 @@ impl Cmd {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loc {
     /// Element `index` of command `cmd`'s reply (`HMGET`/`MGET`), or the reply itself (`GET`).
-    Reply { cmd: usize, index: usize },
-    /// Member `member` of the JSON object returned by command `cmd` (`GET`).
-    Json { cmd: usize, member: String },
+    Reply { cmd: u32, index: u32 },
+    /// Member `plan.members[member]` of the JSON object returned by command `cmd` (`GET`).
+    Json { cmd: u32, member: u32 },
 }
 
 /// For one key and feature: where its value, timestamp and version are.
@@ -102,6 +103,8 @@ pub struct Plan {
     pub cmds: Vec<Cmd>,
     /// `wants[row][feature]`
     pub wants: Vec<Vec<Want>>,
+    /// JSON member names (layout `json`).
+    pub members: Vec<String>,
 }
 
 /// The entity key values of every sampled row, as text (the canonical text of
@@ -133,31 +136,52 @@ struct PlanBuilder {
     plan: Plan,
     by_key: HashMap<Vec<u8>, usize>,
     fields: Vec<HashMap<Vec<u8>, usize>>,
+    member_ids: HashMap<String, u32>,
 }
 
 impl PlanBuilder {
-    fn hmget_field(&mut self, key: Vec<u8>, field: Vec<u8>) -> Loc {
-        let cmd = *self.by_key.entry(key.clone()).or_insert_with(|| {
-            self.plan.cmds.push(Cmd::Hmget {
-                key,
-                fields: vec![],
-            });
-            self.fields.push(HashMap::new());
-            self.plan.cmds.len() - 1
-        });
-        let index = match self.fields[cmd].get(&field) {
+    fn hmget_field(&mut self, key: &[u8], field: &[u8]) -> Loc {
+        let cmd = match self.by_key.get(key) {
+            Some(c) => *c,
+            None => {
+                self.plan.cmds.push(Cmd::Hmget {
+                    key: key.to_vec(),
+                    fields: Vec::new(),
+                });
+                self.fields.push(HashMap::new());
+                let c = self.plan.cmds.len() - 1;
+                self.by_key.insert(key.to_vec(), c);
+                c
+            }
+        };
+        let Cmd::Hmget { fields, .. } = &mut self.plan.cmds[cmd] else {
+            unreachable!("hmget")
+        };
+        // A hash holds few fields: a linear search beats hashing them.
+        let index = match fields.iter().position(|f| f.as_slice() == field) {
+            Some(i) => i,
+            None => {
+                fields.push(field.to_vec());
+                fields.len() - 1
+            }
+        };
+        Loc::Reply {
+            cmd: cmd as u32,
+            index: index as u32,
+        }
+    }
+
+    fn member(&mut self, name: String) -> u32 {
+        let i = match self.member_ids.get(&name) {
             Some(i) => *i,
             None => {
-                let Cmd::Hmget { fields, .. } = &mut self.plan.cmds[cmd] else {
-                    unreachable!("hmget")
-                };
-                fields.push(field.clone());
-                let i = fields.len() - 1;
-                self.fields[cmd].insert(field, i);
+                self.plan.members.push(name.clone());
+                let i = self.plan.members.len() as u32 - 1;
+                self.member_ids.insert(name, i);
                 i
             }
         };
-        Loc::Reply { cmd, index }
+        i
     }
 
     fn get(&mut self, key: Vec<u8>) -> usize {
@@ -167,6 +191,30 @@ impl PlanBuilder {
             self.plan.cmds.len() - 1
         })
     }
+}
+
+/// A row's rendered key for a template, rendered once per row (and per feature when the
+/// template names the feature).
+fn cached(
+    cache: &mut Vec<(String, Option<String>, Vec<u8>)>,
+    t: &str,
+    kv: &[(&str, &str)],
+    feature: Option<&str>,
+) -> usize {
+    let per_feature = t.contains("{feature}");
+    if let Some(i) = cache
+        .iter()
+        .position(|(tt, ff, _)| tt == t && (!per_feature || ff.as_deref() == feature))
+    {
+        return i;
+    }
+    let k = render(t, kv, feature).into_bytes();
+    cache.push((
+        t.to_string(),
+        per_feature.then(|| feature.unwrap_or("").to_string()),
+        k,
+    ));
+    cache.len() - 1
 }
 
 /// Plans the read of `features` for the rows of `keys` (columns `key_names`).
@@ -181,8 +229,28 @@ pub fn plan(
         plan: Plan::default(),
         by_key: HashMap::new(),
         fields: Vec::new(),
+        member_ids: HashMap::new(),
     };
+    // Field templates that do not depend on the row are rendered once per feature.
+    let row_free = |t: &str| placeholders(t).iter().all(|p| p == "feature");
+    let once = |t: Option<&str>, f: &Feature| {
+        t.filter(|t| row_free(t))
+            .map(|t| render(t, &[], Some(&f.name)).into_bytes())
+    };
+    let pre: Vec<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>)> = features
+        .iter()
+        .map(|f| {
+            let field_t = f.online.field.as_deref().unwrap_or(&online.field);
+            (
+                once(Some(field_t), f),
+                once(online.timestamp_field.as_deref(), f),
+                once(online.version_field.as_deref(), f),
+            )
+        })
+        .collect();
+    let mut row_keys: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
     for row in key_rows {
+        row_keys.clear();
         let kv: Vec<(&str, &str)> = key_names
             .iter()
             .map(|s| s.as_str())
@@ -193,22 +261,32 @@ pub fn plan(
         let mut mget_keys: Vec<Vec<Vec<u8>>> = Vec::new();
         let mut mget_slot: HashMap<redis::cluster_routing::Slot, usize> = HashMap::new();
         let mut string_locs: Vec<(usize, [Option<(usize, usize)>; 3])> = Vec::new();
-        for f in features {
+        for (fi, f) in features.iter().enumerate() {
             let name = Some(f.name.as_str());
             let key_t = f.online.key.as_deref().unwrap_or(&online.key);
             let field_t = f.online.field.as_deref().unwrap_or(&online.field);
             match online.layout {
                 Layout::Hash => {
-                    let key = render(key_t, &kv, name).into_bytes();
-                    let value = b.hmget_field(key.clone(), render(field_t, &kv, name).into_bytes());
-                    let ts = online
-                        .timestamp_field
-                        .as_ref()
-                        .map(|t| b.hmget_field(key.clone(), render(t, &kv, name).into_bytes()));
-                    let version = online
-                        .version_field
-                        .as_ref()
-                        .map(|t| b.hmget_field(key.clone(), render(t, &kv, name).into_bytes()));
+                    let ki = cached(&mut row_keys, key_t, &kv, name);
+                    let key = std::mem::take(&mut row_keys[ki].2);
+                    let rendered;
+                    let field: &[u8] = match &pre[fi].0 {
+                        Some(f) => f,
+                        None => {
+                            rendered = render(field_t, &kv, name).into_bytes();
+                            &rendered
+                        }
+                    };
+                    let value = b.hmget_field(&key, field);
+                    let mut extra = |t: &Option<String>, p: &Option<Vec<u8>>| {
+                        t.as_ref().map(|t| match p {
+                            Some(f) => b.hmget_field(&key, f),
+                            None => b.hmget_field(&key, render(t, &kv, name).as_bytes()),
+                        })
+                    };
+                    let ts = extra(&online.timestamp_field, &pre[fi].1);
+                    let version = extra(&online.version_field, &pre[fi].2);
+                    row_keys[ki].2 = key;
                     wants.push(Want {
                         value,
                         ts,
@@ -217,15 +295,18 @@ pub fn plan(
                     });
                 }
                 Layout::Json => {
-                    let cmd = b.get(render(key_t, &kv, name).into_bytes());
-                    let member = |t: &str| Loc::Json {
+                    let cmd = b.get(render(key_t, &kv, name).into_bytes()) as u32;
+                    let mut member = |t: &str| Loc::Json {
                         cmd,
-                        member: render(t, &kv, name),
+                        member: b.member(render(t, &kv, name)),
                     };
+                    let value = member(field_t);
+                    let ts = online.timestamp_field.as_deref().map(&mut member);
+                    let version = online.version_field.as_deref().map(&mut member);
                     wants.push(Want {
-                        value: member(field_t),
-                        ts: online.timestamp_field.as_deref().map(member),
-                        version: online.version_field.as_deref().map(member),
+                        value,
+                        ts,
+                        version,
                         feast: false,
                     });
                 }
@@ -267,11 +348,8 @@ pub fn plan(
                     let key = super::feast_key(online, key_names, row)?;
                     // The Feast feature name: `[features.X.online] field`, else the name.
                     let feast_name = f.online.field.as_deref().unwrap_or(&f.name);
-                    let value = b.hmget_field(
-                        key.clone(),
-                        super::feast::field_name(view, feast_name).to_vec(),
-                    );
-                    let ts = Some(b.hmget_field(key, super::feast::ts_field_name(view)));
+                    let value = b.hmget_field(&key, &super::feast::field_name(view, feast_name));
+                    let ts = Some(b.hmget_field(&key, &super::feast::ts_field_name(view)));
                     wants.push(Want {
                         value,
                         ts,
@@ -290,12 +368,12 @@ pub fn plan(
             for (w, slots) in string_locs {
                 let loc = |s: Option<(usize, usize)>| {
                     s.map(|(g, i)| Loc::Reply {
-                        cmd: base + g,
-                        index: i,
+                        cmd: (base + g) as u32,
+                        index: i as u32,
                     })
                 };
                 wants[w].value = loc(slots[0]).unwrap_or(Loc::Reply {
-                    cmd: base,
+                    cmd: base as u32,
                     index: 0,
                 });
                 wants[w].ts = loc(slots[1]);
@@ -537,12 +615,20 @@ pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineErr
         url: redact_url(&opts.url),
         message,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| unavailable(e.to_string()))?;
     rt.block_on(async {
-        let conn = connect(opts).await.map_err(&unavailable)?;
+        // One connection per batch in flight (a Cluster client multiplexes by itself).
+        let first = connect(opts).await.map_err(&unavailable)?;
+        let mut conns = vec![first];
+        if !opts.cluster {
+            for _ in 1..opts.concurrency.max(1) {
+                conns.push(connect(opts).await.map_err(&unavailable)?);
+            }
+        }
         // Batches: consecutive commands; in Cluster mode the commands of one hash slot.
         let groups: Vec<Vec<usize>> = if opts.cluster {
             let mut by_slot: HashMap<redis::cluster_routing::Slot, usize> = HashMap::new();
@@ -570,19 +656,20 @@ pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineErr
             next: Mutex::new(Instant::now()),
         };
         let pacer = Arc::new(pacer);
-        let results: Vec<(Vec<usize>, Vec<Reply>)> = stream::iter(batches.into_iter().map(|idx| {
-            let conn = conn.clone();
-            let pacer = pacer.clone();
-            async move {
-                let cmds: Vec<&Cmd> = idx.iter().map(|&i| &plan.cmds[i]).collect();
-                let replies = run_batch(opts, conn, cmds, &pacer).await?;
-                Ok::<_, String>((idx, replies))
-            }
-        }))
-        .buffer_unordered(opts.concurrency.max(1))
-        .try_collect()
-        .await
-        .map_err(&unavailable)?;
+        let results: Vec<(Vec<usize>, Vec<Reply>)> =
+            stream::iter(batches.into_iter().enumerate().map(|(bi, idx)| {
+                let conn = conns[bi % conns.len()].clone();
+                let pacer = pacer.clone();
+                async move {
+                    let cmds: Vec<&Cmd> = idx.iter().map(|&i| &plan.cmds[i]).collect();
+                    let replies = run_batch(opts, conn, cmds, &pacer).await?;
+                    Ok::<_, String>((idx, replies))
+                }
+            }))
+            .buffer_unordered(opts.concurrency.max(1))
+            .try_collect()
+            .await
+            .map_err(&unavailable)?;
         let mut out: Vec<Option<Reply>> = (0..plan.cmds.len()).map(|_| None).collect();
         for (idx, replies) in results {
             for (i, r) in idx.into_iter().zip(replies) {
@@ -599,18 +686,19 @@ pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineErr
 /// Raw bytes at a location: `Ok(None)` when nil/absent; `Err` for a server error.
 fn raw_at<'a>(
     replies: &'a [Reply],
+    members: &[String],
     loc: &Loc,
     json_cache: &mut HashMap<usize, Option<serde_json::Value>>,
 ) -> Result<Option<RawItem<'a>>, String> {
     match loc {
         Loc::Reply { cmd, index } => {
             let r = replies
-                .get(*cmd)
+                .get(*cmd as usize)
                 .ok_or("no reply")?
                 .as_ref()
                 .map_err(|e| e.clone())?;
             let v = match r {
-                redis::Value::Array(items) => items.get(*index),
+                redis::Value::Array(items) => items.get(*index as usize),
                 other => Some(other),
             };
             Ok(match v {
@@ -622,6 +710,11 @@ fn raw_at<'a>(
             })
         }
         Loc::Json { cmd, member } => {
+            let cmd = &(*cmd as usize);
+            let member = members
+                .get(*member as usize)
+                .map(|s| s.as_str())
+                .unwrap_or("");
             let r = replies
                 .get(*cmd)
                 .ok_or("no reply")?
@@ -680,7 +773,7 @@ pub fn decode_replies(
         let mut any = false;
         for (fi, w) in wants.iter().enumerate() {
             let dtype = features[fi].1;
-            let (cell, present) = match raw_at(replies, &w.value, &mut json_cache) {
+            let (cell, present) = match raw_at(replies, &plan.members, &w.value, &mut json_cache) {
                 Err(e) => (Cell::DecodeError(e), true),
                 Ok(None) => (Cell::Missing, false),
                 Ok(Some(item)) => {
@@ -698,7 +791,11 @@ pub fn decode_replies(
             any |= present;
             let ts =
                 w.ts.as_ref()
-                    .and_then(|l| raw_at(replies, l, &mut json_cache).ok().flatten())
+                    .and_then(|l| {
+                        raw_at(replies, &plan.members, l, &mut json_cache)
+                            .ok()
+                            .flatten()
+                    })
                     .and_then(|item| match (&item, w.feast) {
                         (RawItem::Bytes(b), true) => super::feast::decode_timestamp(b)
                             .ok()
@@ -709,7 +806,11 @@ pub fn decode_replies(
             let version = w
                 .version
                 .as_ref()
-                .and_then(|l| raw_at(replies, l, &mut json_cache).ok().flatten())
+                .and_then(|l| {
+                    raw_at(replies, &plan.members, l, &mut json_cache)
+                        .ok()
+                        .flatten()
+                })
                 .and_then(|i| text_of(&i));
             b.set(fi, row, cell, ts, version);
         }
