@@ -151,16 +151,16 @@ pub struct OnlineArgs {
     #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, hide = true)]
     pub redis_password: Option<String>,
     /// Per-call timeout, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    #[arg(long, value_name = "MS", default_value_t = crate::online::redis::DEFAULT_TIMEOUT_MS)]
     pub timeout_ms: u64,
     /// Retries of a failed batch (exponential backoff, within 2 x the timeout).
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = crate::online::redis::DEFAULT_RETRIES)]
     pub retries: u32,
     /// Keys per pipelined batch.
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    #[arg(long, value_name = "N", default_value_t = crate::online::redis::DEFAULT_BATCH)]
     pub batch: usize,
     /// Batches in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = crate::online::redis::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Cap on Redis commands per second, so an audit never hurts production latency.
     #[arg(long, value_name = "N")]
@@ -171,6 +171,24 @@ pub struct OnlineArgs {
     /// Redis Cluster: read from replicas.
     #[arg(long)]
     pub read_from_replicas: bool,
+}
+
+impl OnlineArgs {
+    /// The defaults, reading `online` (a URL or a snapshot file).
+    pub fn with_online(online: String) -> Self {
+        use crate::online::redis::*;
+        OnlineArgs {
+            online: Some(online),
+            redis_password: None,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            retries: DEFAULT_RETRIES,
+            batch: DEFAULT_BATCH,
+            concurrency: DEFAULT_CONCURRENCY,
+            max_ops_per_sec: None,
+            ca_file: None,
+            read_from_replicas: false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

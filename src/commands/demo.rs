@@ -41,21 +41,11 @@ pub fn run(args: &DemoArgs) -> CommandResult {
         registry: RegistryArg {
             registry: registry.clone(),
         },
-        online: OnlineArgs {
-            online: Some(
-                dir.join("online_snapshot.parquet")
-                    .to_string_lossy()
-                    .to_string(),
-            ),
-            redis_password: None,
-            timeout_ms: 5000,
-            retries: 3,
-            batch: 512,
-            concurrency: 4,
-            max_ops_per_sec: None,
-            ca_file: None,
-            read_from_replicas: false,
-        },
+        online: OnlineArgs::with_online(
+            dir.join("online_snapshot.parquet")
+                .to_string_lossy()
+                .to_string(),
+        ),
         log: None,
         no_online: false,
         no_log: false,

@@ -5,7 +5,6 @@ use crate::cli::SampleArgs;
 use crate::exit;
 use crate::registry::Registry;
 use crate::sample;
-use polars::prelude::*;
 
 pub fn run(args: &SampleArgs) -> CommandResult {
     let sampling = args.sampling.plan().map_err(CommandError::usage)?;
@@ -18,18 +17,8 @@ pub fn run(args: &SampleArgs) -> CommandResult {
     let mut out = String::new();
     out.push_str(&entity.keys.join(","));
     out.push('\n');
-    let cols: Vec<StringChunked> = entity
-        .keys
-        .iter()
-        .map(|k| {
-            keys.column(k)
-                .and_then(|c| c.cast(&DataType::String))
-                .and_then(|c| c.str().cloned())
-        })
-        .collect::<PolarsResult<_>>()
-        .map_err(|e| CommandError::usage(e.to_string()))?;
-    for row in 0..keys.height() {
-        let parts: Vec<&str> = cols.iter().map(|c| c.get(row).unwrap_or("")).collect();
+    let rows = crate::online::redis::key_texts(&keys, &entity.keys)?;
+    for parts in rows {
         out.push_str(&parts.join(","));
         out.push('\n');
     }

@@ -23,6 +23,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Defaults of the read options (also the CLI's).
+pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+pub const DEFAULT_RETRIES: u32 = 3;
+pub const DEFAULT_BATCH: usize = 512;
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 /// How to talk to the store.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
@@ -49,10 +55,10 @@ impl RedisOptions {
         RedisOptions {
             url: url.to_string(),
             cluster: url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://"),
-            timeout: Duration::from_secs(5),
-            retries: 3,
-            batch: 512,
-            concurrency: 4,
+            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            retries: DEFAULT_RETRIES,
+            batch: DEFAULT_BATCH,
+            concurrency: DEFAULT_CONCURRENCY,
             max_ops_per_sec: None,
             ca_file: None,
             read_from_replicas: false,
