@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 
 mod audit;
+mod audit_redis;
 mod cli;
 mod common;
 mod feast;
