@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 
 mod audit;
+mod audit_props;
 mod audit_redis;
 mod cli;
 mod common;
