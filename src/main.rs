@@ -16,7 +16,23 @@ fn main() {
             std::process::exit(code);
         }
     };
-    match skewaudit::commands::run(cli) {
+    // A bug (here or in a library) must still end in one line and a documented code, never a
+    // backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let first = msg.lines().next().unwrap_or("").to_string();
+        eprintln!("error: internal error, please report it: {first}");
+    }));
+    let result = match std::panic::catch_unwind(|| skewaudit::commands::run(cli)) {
+        Ok(r) => r,
+        Err(_) => std::process::exit(skewaudit::exit::USAGE),
+    };
+    match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             for line in e.message.lines() {

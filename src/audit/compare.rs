@@ -472,7 +472,9 @@ pub fn compare_all(
                 share: *n as f64 / counts.mismatched.max(1) as f64,
             });
         let compared = counts.compared.max(1) as f64;
-        let mut distribution = if *dtype == Dtype::String || *dtype == Dtype::Bool {
+        let mut distribution = if *dtype == Dtype::FloatList {
+            None // lists: per-row, element-wise comparison only
+        } else if *dtype == Dtype::String || *dtype == Dtype::Bool {
             stats::categorical(&ref_cat, &cur_cat).map(|c| Distribution {
                 kind: "categorical".into(),
                 n_reference: c.n_reference,

@@ -73,6 +73,16 @@ pub fn val(av: AnyValue) -> Val {
         AnyValue::StringOwned(s) => Val::Str(s.to_string()),
         AnyValue::Float64(x) => Val::Num(x),
         AnyValue::Float32(x) => Val::Num(x as f64),
+        AnyValue::List(s) => Val::List(
+            s.cast(&DataType::Float64)
+                .ok()
+                .and_then(|s| {
+                    s.f64()
+                        .ok()
+                        .map(|c| c.iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+                })
+                .unwrap_or_default(),
+        ),
         other => match other.extract::<i64>() {
             Some(i) => Val::Num(i as f64),
             None => Val::Str(other.str_value().to_string()),

@@ -34,6 +34,8 @@ pub enum Val {
     Num(f64),
     Str(String),
     Bool(bool),
+    /// A list of numbers, compared element-wise.
+    List(Vec<f64>),
 }
 
 impl Val {
@@ -61,6 +63,9 @@ impl Val {
             Val::Num(x) => serde_json::json!(x.to_string()),
             Val::Str(s) => serde_json::json!(s),
             Val::Bool(b) => serde_json::json!(b),
+            Val::List(v) => {
+                serde_json::Value::Array(v.iter().map(|x| Val::Num(*x).to_json()).collect())
+            }
         }
     }
 }
@@ -82,6 +87,10 @@ pub fn matches(served: &Val, reference: &Val, tol: Tolerance) -> bool {
         (Val::Null, Val::Null) => true,
         (Val::Null, _) | (_, Val::Null) => false,
         (Val::Str(a), Val::Str(b)) => a == b,
+        (Val::List(a), Val::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| close(*x, *y, tol))
+        }
+        (Val::List(_), _) | (_, Val::List(_)) => false,
         (a, b) => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) => close(x, y, tol),
             _ => false,

@@ -114,6 +114,22 @@ fn anyvalue_json(av: &AnyValue) -> J {
         AnyValue::Float64(v) => serde_json::Number::from_f64(*v)
             .map(J::Number)
             .unwrap_or_else(|| J::String(v.to_string())),
+        AnyValue::List(s) => J::Array(
+            s.cast(&DataType::Float64)
+                .ok()
+                .and_then(|s| {
+                    s.f64().ok().map(|c| {
+                        c.iter()
+                            .map(|x| {
+                                x.and_then(serde_json::Number::from_f64)
+                                    .map(J::Number)
+                                    .unwrap_or(J::Null)
+                            })
+                            .collect()
+                    })
+                })
+                .unwrap_or_default(),
+        ),
         other => J::String(other.str_value().to_string()),
     }
 }

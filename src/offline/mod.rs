@@ -59,6 +59,7 @@ pub fn polars_dtype(d: Dtype) -> DataType {
         Dtype::Float64 => DataType::Float64,
         Dtype::String => DataType::String,
         Dtype::Bool => DataType::Boolean,
+        Dtype::FloatList => DataType::List(Box::new(DataType::Float64)),
     }
 }
 
@@ -363,7 +364,9 @@ fn source_features(
         };
         proj.push(pred.alias(format!("__p_{}", f.name)));
     }
-    let events = lf.select(proj);
+    let mut events = lf.select(proj);
+    // Value types: lists (embeddings) cannot order ties, so they are left out of the order.
+    let event_schema = events.collect_schema().map_err(src_err(src))?;
 
     let key_cols: Vec<Expr> = (0..keys.len()).map(|i| col(internal_key(i))).collect();
     let q_ids = q.select([QID]).map_err(src_err(src))?;
@@ -397,7 +400,12 @@ fn source_features(
         for j in 0..src.tiebreak.len() {
             order.push(col(format!("__tb{j}")));
         }
-        order.push(e.clone());
+        let orderable = event_schema
+            .get(format!("__e_{}", f.name).as_str())
+            .is_some_and(|dt| !matches!(dt, DataType::List(_) | DataType::Struct(_)));
+        if orderable {
+            order.push(e.clone());
+        }
         let sort_opts = SortMultipleOptions::default()
             .with_nulls_last(false)
             .with_maintain_order(true);

@@ -20,6 +20,8 @@ pub enum OnlineValue {
     Float(f64),
     Str(String),
     Bool(bool),
+    /// A list of numbers (an embedding).
+    List(Vec<f64>),
 }
 
 /// One feature's online state for one key.
@@ -83,6 +85,10 @@ pub fn decode_text(bytes: &[u8], dtype: Dtype, null_markers: &[String]) -> Cell 
             Ok(f) => Cell::Present(OnlineValue::Float(f)),
             Err(_) => Cell::DecodeError(format!("not a number: {:?}", preview(bytes))),
         },
+        Dtype::FloatList => match serde_json::from_str::<serde_json::Value>(t) {
+            Ok(v @ serde_json::Value::Array(_)) => decode_json(&v, dtype, null_markers),
+            _ => Cell::DecodeError(format!("not a JSON array of numbers: {:?}", preview(bytes))),
+        },
         Dtype::Bool => match t.to_ascii_lowercase().as_str() {
             "true" | "1" => Cell::Present(OnlineValue::Bool(true)),
             "false" | "0" => Cell::Present(OnlineValue::Bool(false)),
@@ -107,6 +113,20 @@ pub fn decode_json(v: &serde_json::Value, dtype: Dtype, null_markers: &[String])
             None => Cell::DecodeError(format!("not a float: {n}")),
         },
         (J::Bool(b), Dtype::Bool) => Cell::Present(OnlineValue::Bool(*b)),
+        (J::Array(items), Dtype::FloatList) => {
+            let nums: Option<Vec<f64>> = items
+                .iter()
+                .map(|x| match x {
+                    J::Number(n) => n.as_f64(),
+                    J::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                })
+                .collect();
+            match nums {
+                Some(v) => Cell::Present(OnlineValue::List(v)),
+                None => Cell::DecodeError("a list element is not a number".into()),
+            }
+        }
         (J::Number(n), Dtype::String) => Cell::Present(OnlineValue::Str(n.to_string())),
         (J::Bool(b), Dtype::String) => Cell::Present(OnlineValue::Str(b.to_string())),
         (J::Bool(b), Dtype::Int64) => Cell::Present(OnlineValue::Int(*b as i64)),

@@ -126,10 +126,22 @@ fn value_column(name: &str, dtype: Dtype, cells: &[Cell]) -> Column {
                     Some(OnlineValue::Int(i)) => Some(i.to_string()),
                     Some(OnlineValue::Float(f)) => Some(f.to_string()),
                     Some(OnlineValue::Bool(b)) => Some(b.to_string()),
+                    Some(OnlineValue::List(v)) => Some(format!("{v:?}")),
                     None => None,
                 })
                 .collect::<Vec<_>>(),
         ),
+        Dtype::FloatList => {
+            let mut lists: ListChunked = cells
+                .iter()
+                .map(|c| match get(c) {
+                    Some(OnlineValue::List(v)) => Some(Series::new("".into(), v)),
+                    _ => None,
+                })
+                .collect();
+            lists.rename(name.into());
+            lists.into_series().into()
+        }
         Dtype::Bool => Column::new(
             name.into(),
             cells

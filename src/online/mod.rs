@@ -133,6 +133,16 @@ pub fn feast_cell(bytes: &[u8], dtype: Dtype) -> Cell {
         (F::Int32(x), Dtype::Int64) => OnlineValue::Int(x as i64),
         (F::Bool(b), Dtype::Bool) => OnlineValue::Bool(b),
         (F::Str(s), Dtype::String) => OnlineValue::Str(s),
+        (F::DoubleList(v), Dtype::FloatList) => OnlineValue::List(v),
+        (F::FloatList(v), Dtype::FloatList) => {
+            OnlineValue::List(v.into_iter().map(|x| x as f64).collect())
+        }
+        (F::Int64List(v), Dtype::FloatList) => {
+            OnlineValue::List(v.into_iter().map(|x| x as f64).collect())
+        }
+        (F::Int32List(v), Dtype::FloatList) => {
+            OnlineValue::List(v.into_iter().map(|x| x as f64).collect())
+        }
         (F::Str(s), d) => return decode::decode_text(s.as_bytes(), d, &[]),
         (other, d) => {
             let mut shown = format!("{other:?}");

@@ -83,7 +83,8 @@ pub fn read(
             || have == DataType::Null
             || (*dtype == Dtype::Float64 && have.is_primitive_numeric())
             || (*dtype == Dtype::Int64 && have.is_integer())
-            || (*dtype == Dtype::String && matches!(have, DataType::String));
+            || (*dtype == Dtype::String && matches!(have, DataType::String))
+            || (*dtype == Dtype::FloatList && matches!(have, DataType::List(_)));
         if !compatible {
             return Err(input(
                 path,

@@ -144,6 +144,8 @@ pub enum Dtype {
     Float64,
     String,
     Bool,
+    /// A list of floats (an embedding), compared element-wise.
+    FloatList,
 }
 
 impl Dtype {
@@ -153,6 +155,7 @@ impl Dtype {
             Dtype::Float64 => "float64",
             Dtype::String => "string",
             Dtype::Bool => "bool",
+            Dtype::FloatList => "list<float64>",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -161,6 +164,9 @@ impl Dtype {
             "float64" | "float" | "double" | "float32" => Some(Dtype::Float64),
             "string" | "str" | "utf8" => Some(Dtype::String),
             "bool" | "boolean" => Some(Dtype::Bool),
+            "list<float64>" | "list[float64]" | "list<float>" | "array<float64>" | "embedding" => {
+                Some(Dtype::FloatList)
+            }
             _ => None,
         }
     }
@@ -886,7 +892,7 @@ fn resolve(
                 None => {
                     p(
                         ctx.clone(),
-                        format!("unknown dtype '{d}'; one of int64, float64, string, bool"),
+                        format!("unknown dtype '{d}'; one of int64, float64, string, bool, list<float64>"),
                     );
                     None
                 }

@@ -16,6 +16,11 @@ fn dtype_fits(declared: Dtype, actual: &DataType) -> bool {
         Dtype::Float64 => is_numeric(actual),
         Dtype::String => matches!(actual, DataType::String | DataType::Null),
         Dtype::Bool => matches!(actual, DataType::Boolean | DataType::Null),
+        Dtype::FloatList => match actual {
+            DataType::List(inner) => is_numeric(inner),
+            DataType::Null => true,
+            _ => false,
+        },
     }
 }
 
@@ -161,41 +166,54 @@ pub fn check_against_data(reg: &Registry) -> DataCheck {
         }
         // The aggregate's type, for the transform and dtype checks.
         let value_dtype = match (expr, &f.expr) {
-            (Some(e), Some(sql)) => match expr_dtype(e, schema) {
-                Ok(dt) => {
-                    if f.aggregation.is_numeric() && !is_numeric(&dt) {
-                        p(
-                            ctx.clone(),
-                            format!(
-                                "aggregation '{}' needs a numeric expr, but \"{sql}\" is {dt}",
-                                f.aggregation.name()
-                            ),
-                        );
+            (Some(e), Some(sql)) => {
+                match expr_dtype(e, schema) {
+                    Ok(dt) => {
+                        if f.aggregation.is_numeric() && !is_numeric(&dt) {
+                            p(
+                                ctx.clone(),
+                                format!(
+                                    "aggregation '{}' needs a numeric expr, but \"{sql}\" is {dt}",
+                                    f.aggregation.name()
+                                ),
+                            );
+                            continue;
+                        }
+                        if matches!(dt, DataType::List(_))
+                            && !matches!(
+                                f.aggregation,
+                                Aggregation::First | Aggregation::Last | Aggregation::Count
+                            )
+                        {
+                            p(ctx.clone(), format!("aggregation '{}' does not apply to list values; use first or last", f.aggregation.name()));
+                            continue;
+                        }
+                        if matches!(f.aggregation, Aggregation::Min | Aggregation::Max)
+                            && !(is_numeric(&dt)
+                                || dt.is_temporal()
+                                || matches!(dt, DataType::String))
+                        {
+                            p(
+                                ctx.clone(),
+                                format!(
+                                    "aggregation '{}' cannot order values of type {dt}",
+                                    f.aggregation.name()
+                                ),
+                            );
+                            continue;
+                        }
+                        match f.aggregation {
+                            Aggregation::Count | Aggregation::CountDistinct => DataType::Int64,
+                            Aggregation::Mean | Aggregation::Stddev => DataType::Float64,
+                            _ => dt,
+                        }
+                    }
+                    Err(m) => {
+                        p(ctx.clone(), format!("expr \"{sql}\": {m}"));
                         continue;
                     }
-                    if matches!(f.aggregation, Aggregation::Min | Aggregation::Max)
-                        && !(is_numeric(&dt) || dt.is_temporal() || matches!(dt, DataType::String))
-                    {
-                        p(
-                            ctx.clone(),
-                            format!(
-                                "aggregation '{}' cannot order values of type {dt}",
-                                f.aggregation.name()
-                            ),
-                        );
-                        continue;
-                    }
-                    match f.aggregation {
-                        Aggregation::Count | Aggregation::CountDistinct => DataType::Int64,
-                        Aggregation::Mean | Aggregation::Stddev => DataType::Float64,
-                        _ => dt,
-                    }
                 }
-                Err(m) => {
-                    p(ctx.clone(), format!("expr \"{sql}\": {m}"));
-                    continue;
-                }
-            },
+            }
             _ => DataType::Int64,
         };
         let out_dtype = match &f.transform {
@@ -277,6 +295,8 @@ pub fn dtype_of(dt: &DataType) -> Dtype {
         Dtype::Bool
     } else if matches!(dt, DataType::String) {
         Dtype::String
+    } else if matches!(dt, DataType::List(_)) {
+        Dtype::FloatList
     } else {
         Dtype::Float64
     }

@@ -107,18 +107,16 @@ fn run(
         features: vec![("n".into(), Dtype::Int64), ("s".into(), Dtype::Float64)],
         registry: reg,
         entity,
-        sampling: Sampling::Keys(
-            p.write(
-                "keys.txt",
-                &format!(
+        sampling: Sampling::Keys(p.write(
+            "keys.txt",
+            &format!(
                     "user_id\n{}\n",
                     keys.iter()
                         .map(|k| k.to_string())
                         .collect::<Vec<_>>()
                         .join("\n")
                 ),
-            ),
-        ),
+        )),
         seed: 0,
         as_of: AS_OF_US,
         online: Some(OnlineSource::Snapshot(snap)),

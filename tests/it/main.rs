@@ -5,6 +5,7 @@ mod audit_props;
 mod audit_redis;
 mod cli;
 mod common;
+mod embedding;
 mod feast;
 mod feast_redis;
 mod logs;
