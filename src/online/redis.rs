@@ -774,8 +774,25 @@ pub fn decode_replies(
 ) -> Result<DataFrame, OnlineError> {
     let spec: Vec<(String, Dtype)> = features.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
     let mut b = OnlineFrameBuilder::new(keys.height(), &spec);
+    decode_into(&mut b, 0, online, features, plan, replies);
+    b.finish(keys).map_err(|e| OnlineError::Input {
+        what: "online frame".into(),
+        message: e.to_string(),
+    })
+}
+
+/// Decodes the replies of a plan made for rows `first_row..` into the builder.
+fn decode_into(
+    b: &mut OnlineFrameBuilder,
+    first_row: usize,
+    online: &Online,
+    features: &[(&Feature, Dtype)],
+    plan: &Plan,
+    replies: &[Reply],
+) {
     let mut json_cache: HashMap<usize, Option<serde_json::Value>> = HashMap::new();
-    for (row, wants) in plan.wants.iter().enumerate() {
+    for (i, wants) in plan.wants.iter().enumerate() {
+        let row = first_row + i;
         let mut any = false;
         for (fi, w) in wants.iter().enumerate() {
             let dtype = features[fi].1;
@@ -822,11 +839,11 @@ pub fn decode_replies(
         }
         b.set_key_present(row, any);
     }
-    b.finish(keys).map_err(|e| OnlineError::Input {
-        what: "online frame".into(),
-        message: e.to_string(),
-    })
 }
+
+/// Rows planned, read and decoded at a time: bounds the memory of a read to one chunk's
+/// commands and replies (the output frame aside).
+pub const CHUNK_ROWS: usize = 65_536;
 
 /// Reads the online values of `features` for the rows of `keys`.
 pub fn read(
@@ -838,9 +855,17 @@ pub fn read(
 ) -> Result<DataFrame, OnlineError> {
     let rows = key_texts(keys, key_names)?;
     let feats: Vec<&Feature> = features.iter().map(|(f, _)| *f).collect();
-    let plan = plan(online, &feats, key_names, &rows, opts.cluster)?;
-    let replies = execute(opts, &plan)?;
-    decode_replies(online, features, keys, &plan, &replies)
+    let spec: Vec<(String, Dtype)> = features.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
+    let mut b = OnlineFrameBuilder::new(keys.height(), &spec);
+    for (ci, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
+        let plan = plan(online, &feats, key_names, chunk, opts.cluster)?;
+        let replies = execute(opts, &plan)?;
+        decode_into(&mut b, ci * CHUNK_ROWS, online, features, &plan, &replies);
+    }
+    b.finish(keys).map_err(|e| OnlineError::Input {
+        what: "online frame".into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
