@@ -636,3 +636,65 @@ fn tls_with_a_private_ca() {
     let e = read(&format!("redis://127.0.0.1:{}", srv.port), &reg, &[1]).unwrap_err();
     assert!(matches!(e, OnlineError::Unavailable { .. }), "{e}");
 }
+
+#[test]
+fn cluster_read_as_a_read_only_acl_user() {
+    let cluster = RedisCluster::start();
+    let client = cluster.client();
+    let mut c = client.get_connection().unwrap();
+    for id in 1..=60i64 {
+        let _: i64 = redis::cmd("HSET")
+            .arg(format!("user:{id}"))
+            .arg("n")
+            .arg(id)
+            .query(&mut c)
+            .unwrap();
+    }
+    let (_d, reg) = registry(HASH);
+    let url = format!(
+        "redis+cluster://auditor:pw@127.0.0.1:{}",
+        cluster.nodes[0].port
+    );
+    let ids: Vec<i64> = (1..=60).collect();
+    // Reads alone are not enough in Cluster mode: the client asks for the topology, and the
+    // error says which right is missing.
+    for node in &cluster.nodes {
+        assert_eq!(
+            node.cli(&[
+                "ACL",
+                "SETUSER",
+                "auditor",
+                "on",
+                ">pw",
+                "~*",
+                "&*",
+                "-@all",
+                "+@read",
+                "+@connection"
+            ])
+            .unwrap()
+            .trim(),
+            "OK"
+        );
+    }
+    let e = read(&url, &reg, &ids).unwrap_err().to_string();
+    assert!(e.contains("cluster|slots") && !e.contains(":pw@"), "{e}");
+    // The documented rights, on every node.
+    for node in &cluster.nodes {
+        assert_eq!(
+            node.cli(&[
+                "ACL",
+                "SETUSER",
+                "auditor",
+                "+cluster|slots",
+                "+cluster|shards"
+            ])
+            .unwrap()
+            .trim(),
+            "OK"
+        );
+    }
+    let df = read(&url, &reg, &ids).unwrap();
+    let n = df.column("n").unwrap().i64().unwrap();
+    assert!((0..60).all(|r| n.get(r) == Some(r as i64 + 1)));
+}
