@@ -81,9 +81,21 @@ pub struct SamplingArgs {
     /// Hash seed: the same seed picks the same keys.
     #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Where the keys are drawn from: the features' sources, or the serving log.
+    #[arg(long, value_name = "FROM", default_value = "sources", value_parser = ["sources", "log"])]
+    pub universe: String,
 }
 
 impl SamplingArgs {
+    /// The key universe asked for.
+    pub fn universe(&self) -> crate::sample::Universe {
+        if self.universe == "log" {
+            crate::sample::Universe::Log
+        } else {
+            crate::sample::Universe::Sources
+        }
+    }
+
     /// The checked sampling choice; `None` given means every key.
     pub fn plan(&self) -> Result<Sampling, String> {
         if let Some(n) = self.sample {

@@ -54,6 +54,8 @@ pub struct AuditPlan {
     pub entity: Entity,
     pub sampling: Sampling,
     pub seed: u64,
+    /// Where the keys are drawn from.
+    pub universe: sample::Universe,
     /// The reference time: `--as-of`, else now (µs).
     pub as_of: i64,
     pub online: Option<OnlineSource>,
@@ -158,7 +160,14 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
         .collect();
     let plain: Vec<&Feature> = feats.iter().map(|(f, _)| *f).collect();
     let key_names = plan.entity.keys.clone();
-    let keys = sample::sample_keys(reg, &plan.entity, &plain, &plan.sampling, plan.seed)?;
+    let keys = sample::sample_keys_in(
+        reg,
+        &plan.entity,
+        &plain,
+        &plan.sampling,
+        plan.seed,
+        plan.universe,
+    )?;
 
     let mut watermarks: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let mut online_reports: BTreeMap<String, crate::report::ComparisonReport> = BTreeMap::new();

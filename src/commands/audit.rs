@@ -79,6 +79,7 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
         entity,
         sampling,
         seed: args.sampling.seed,
+        universe: args.sampling.universe(),
         as_of,
         online,
         logs,

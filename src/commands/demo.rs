@@ -54,6 +54,7 @@ pub fn run(args: &DemoArgs) -> CommandResult {
             sample_rate: None,
             keys: None,
             seed: 0,
+            universe: "sources".into(),
         },
         as_of: Some(DEMO_AS_OF.into()),
         features: vec![],

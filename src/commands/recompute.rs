@@ -14,6 +14,7 @@ pub struct Plan {
     pub features: Vec<String>,
     pub sampling: sample::Sampling,
     pub seed: u64,
+    pub universe: sample::Universe,
     pub as_of: Option<i64>,
 }
 
@@ -47,6 +48,7 @@ impl Plan {
             features,
             sampling,
             seed: args.sampling.seed,
+            universe: args.sampling.universe(),
             as_of,
         })
     }
@@ -62,7 +64,14 @@ pub fn compute(plan: &Plan, counts: bool) -> Result<(DataFrame, i64), CommandErr
         .filter_map(|n| reg.features.get(n))
         .collect();
     let entity = reg.single_entity(&feats).map_err(CommandError::usage)?;
-    let keys = sample::sample_keys(reg, entity, &feats, &plan.sampling, plan.seed)?;
+    let keys = sample::sample_keys_in(
+        reg,
+        entity,
+        &feats,
+        &plan.sampling,
+        plan.seed,
+        plan.universe,
+    )?;
     if keys.height() == 0 {
         return Err(CommandError {
             code: exit::NOTHING_TO_COMPARE,

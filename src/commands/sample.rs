@@ -13,7 +13,14 @@ pub fn run(args: &SampleArgs) -> CommandResult {
         .select_features(&args.features)
         .map_err(CommandError::usage)?;
     let entity = reg.single_entity(&feats).map_err(CommandError::usage)?;
-    let keys = sample::sample_keys(&reg, entity, &feats, &sampling, args.sampling.seed)?;
+    let keys = sample::sample_keys_in(
+        &reg,
+        entity,
+        &feats,
+        &sampling,
+        args.sampling.seed,
+        args.sampling.universe(),
+    )?;
     let mut out = String::new();
     out.push_str(&entity.keys.join(","));
     out.push('\n');

@@ -144,7 +144,14 @@ pub fn run(args: &SnapshotArgs) -> CommandResult {
     let feats = typed_features(&reg, &args.features)?;
     let plain: Vec<&Feature> = feats.iter().map(|(f, _)| *f).collect();
     let entity = reg.single_entity(&plain).map_err(CommandError::usage)?;
-    let keys = sample::sample_keys(&reg, entity, &plain, &sampling, args.sampling.seed)?;
+    let keys = sample::sample_keys_in(
+        &reg,
+        entity,
+        &plain,
+        &sampling,
+        args.sampling.seed,
+        args.sampling.universe(),
+    )?;
     if keys.height() == 0 {
         return Err(CommandError {
             code: exit::NOTHING_TO_COMPARE,

@@ -265,6 +265,41 @@ pub fn read_keys_file(path: &Path, entity: &Entity) -> Result<DataFrame, SampleE
         .map_err(|e| err(e.to_string()))
 }
 
+/// Where the key universe comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Universe {
+    /// The distinct keys of the entity's features' sources.
+    #[default]
+    Sources,
+    /// The distinct keys of the serving log (`[logs]`).
+    Log,
+}
+
+/// Samples an entity's keys from the chosen universe.
+pub fn sample_keys_in(
+    reg: &Registry,
+    entity: &Entity,
+    features: &[&Feature],
+    sampling: &Sampling,
+    seed: u64,
+    universe: Universe,
+) -> Result<DataFrame, SampleError> {
+    if universe == Universe::Sources || matches!(sampling, Sampling::Keys(_)) {
+        return sample_keys(reg, entity, features, sampling, seed);
+    }
+    let logs = reg.logs.as_ref().ok_or_else(|| {
+        SampleError::Other("--universe log needs a [logs] section (or --log)".into())
+    })?;
+    let lf = crate::logs::read(logs, &[], &entity.keys, None, logs.max_malformed_rate)
+        .map_err(|e| SampleError::Other(e.to_string()))?;
+    let keys = lf
+        .frame
+        .select(entity.keys.iter().map(|k| k.as_str()))
+        .and_then(|d| d.unique_stable(None, UniqueKeepStrategy::First, None))
+        .map_err(|e| SampleError::Other(e.to_string()))?;
+    sample_frame(&keys, &entity.keys, sampling, seed)
+}
+
 /// Samples an entity's keys as the user asked.
 pub fn sample_keys(
     reg: &Registry,

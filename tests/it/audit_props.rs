@@ -118,6 +118,7 @@ fn run(
                 ),
         )),
         seed: 0,
+        universe: Default::default(),
         as_of: AS_OF_US,
         online: Some(OnlineSource::Snapshot(snap)),
         logs: None,

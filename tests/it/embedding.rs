@@ -54,6 +54,7 @@ fn plan(p: &Project, reg: Registry, online: OnlineSource) -> AuditPlan {
         entity,
         sampling: Sampling::Keys(p.write("keys.txt", "user_id\n1\n2\n3\n4\n")),
         seed: 0,
+        universe: Default::default(),
         as_of: 10 * MIN,
         online: Some(online),
         logs: None,

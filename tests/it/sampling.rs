@@ -204,3 +204,38 @@ fn keys_file_with_header_composite_and_errors() {
     let f = p.write("ids.txt", "3\n1\n2\n");
     assert_eq!(sample::read_keys_file(&f, &single).unwrap().height(), 3);
 }
+
+#[test]
+fn the_serving_log_can_be_the_universe() {
+    // The demo log holds 600 users; a log-universe sample only picks among them.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop");
+    let reg = Registry::load(&dir.join("features.toml")).unwrap();
+    let feats: Vec<_> = reg.features.values().collect();
+    let e = &reg.entities["user"];
+    let all =
+        sample::sample_keys_in(&reg, e, &feats, &Sampling::All, 0, sample::Universe::Log).unwrap();
+    assert_eq!(all.height(), 600);
+    let logged: std::collections::HashSet<i64> = all
+        .column("user_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let s = sample::sample_keys_in(
+        &reg,
+        e,
+        &feats,
+        &Sampling::Count(50),
+        4,
+        sample::Universe::Log,
+    )
+    .unwrap();
+    assert_eq!(s.height(), 50);
+    assert!(ids(&s).iter().all(|k| logged.contains(k)));
+    // The same keys as bottom-k over the logged keys directly.
+    let direct =
+        sample::sample_frame(&all, &["user_id".to_string()], &Sampling::Count(50), 4).unwrap();
+    assert_eq!(ids(&s), ids(&direct));
+}
