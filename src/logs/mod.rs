@@ -134,6 +134,38 @@ fn anyvalue_json(av: &AnyValue) -> J {
     }
 }
 
+/// A Parquet map as Polars reads it: a list of `{key, value}` structs.
+fn is_map(dt: &DataType) -> bool {
+    match dt {
+        DataType::List(inner) => match inner.as_ref() {
+            DataType::Struct(fields) => {
+                fields.len() == 2
+                    && fields[0].name().as_str() == "key"
+                    && fields[1].name().as_str() == "value"
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// One map cell as a JSON object (keys as text).
+fn map_object(v: &AnyValue) -> Option<J> {
+    let AnyValue::List(s) = v else { return None };
+    let st = s.struct_().ok()?;
+    let fields = st.fields_as_series();
+    let (keys, values) = (fields.first()?, fields.get(1)?);
+    let mut m = serde_json::Map::new();
+    for i in 0..keys.len() {
+        let k = match keys.get(i).ok()? {
+            AnyValue::Null => continue,
+            k => k.str_value().to_string(),
+        };
+        m.insert(k, anyvalue_json(&values.get(i).ok()?));
+    }
+    Some(J::Object(m))
+}
+
 /// Request time in µs from a cell of the timestamp column.
 fn ts_micros(av: &AnyValue) -> Option<i64> {
     match av {
@@ -300,7 +332,8 @@ fn read_parquet(
         let found = match &nested {
             Some((fc, DataType::Struct(fields))) => fields.iter().any(|x| x.name() == f.name.as_str()).then(|| col(fc.as_str()).struct_().field_by_name(&f.name)),
             Some((_, DataType::String)) => None,
-            Some((fc, other)) => return Err(err(logs, format!("features column '{fc}' is {other}; use a struct or a JSON-object string column"))),
+            Some((_, dt)) if is_map(dt) => None,
+            Some((fc, other)) => return Err(err(logs, format!("features column '{fc}' is {other}; use a struct, a map (list of key/value structs) or a JSON-object string column"))),
             None => {
                 if has(&f.name) {
                     Some(col(f.name.as_str()))
@@ -317,8 +350,10 @@ fn read_parquet(
             None => present_cols.push(None),
         }
     }
-    if let Some((fc, DataType::String)) = &nested {
-        select.push(col(fc.as_str()).alias("__json"));
+    match &nested {
+        Some((fc, DataType::String)) => select.push(col(fc.as_str()).alias("__json")),
+        Some((fc, dt)) if is_map(dt) => select.push(col(fc.as_str()).alias("__map")),
+        _ => {}
     }
     let rows_read = lf
         .clone()
@@ -378,6 +413,11 @@ fn read_parquet(
                 AnyValue::String(s) => serde_json::from_str::<J>(s).ok(),
                 AnyValue::StringOwned(s) => serde_json::from_str::<J>(s.as_str()).ok(),
                 _ => None,
+            })
+            .or_else(|| {
+                col_of("__map")
+                    .and_then(|c| c.get(r).ok())
+                    .and_then(|v| map_object(&v))
             });
         let mut cells = Vec::with_capacity(features.len());
         for (i, (f, dtype)) in features.iter().enumerate() {
@@ -393,6 +433,7 @@ fn read_parquet(
                 (None, None, Some((_, DataType::String))) => {
                     Cell::DecodeError("the features column is not a JSON object".into())
                 }
+                (None, None, Some((_, dt))) if is_map(dt) => Cell::Missing,
                 _ => Cell::Missing,
             };
             cells.push(cell);

@@ -314,3 +314,49 @@ fn parquet_struct_and_json_string_columns() {
         "{e}"
     );
 }
+
+#[test]
+fn parquet_map_column() {
+    let p = Project::new();
+    let entry = |pairs: &[(&str, f64)]| {
+        let k = Series::new("key".into(), pairs.iter().map(|x| x.0).collect::<Vec<_>>());
+        let v = Series::new(
+            "value".into(),
+            pairs.iter().map(|x| x.1).collect::<Vec<_>>(),
+        );
+        StructChunked::from_series("".into(), pairs.len(), [k, v].iter())
+            .unwrap()
+            .into_series()
+    };
+    let mut map: ListChunked = vec![
+        Some(entry(&[("spend", 3.5), ("n", 2.0)])),
+        Some(entry(&[("n", 7.0)])),
+    ]
+    .into_iter()
+    .collect();
+    map.rename("fmap".into());
+    let mut df = DataFrame::new(
+        2,
+        vec![
+            Column::new("user_id".into(), vec![1i64, 2]),
+            ts_column("ts", vec![0, MIN]),
+            map.into_series().into(),
+        ],
+    )
+    .unwrap();
+    p.parquet("log.parquet", &mut df);
+    let reg = reg_with_logs(
+        &p,
+        "[logs]\npath = \"log.parquet\"\ntimestamp = \"ts\"\nfeatures_column = \"fmap\"\n",
+    );
+    let lf = logs::read(
+        reg.logs.as_ref().unwrap(),
+        &typed(&reg),
+        &["user_id".to_string()],
+        None,
+        0.01,
+    )
+    .unwrap();
+    assert_eq!(cells(&lf, "spend"), vec!["present:3.5", "missing:null"]);
+    assert_eq!(cells(&lf, "n"), vec!["present:2", "present:7"]);
+}
