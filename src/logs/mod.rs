@@ -5,8 +5,8 @@
 //! (`[logs] timestamp`; datetime, date, epoch number or RFC 3339 text), optionally a request
 //! id, a model version and a definition version, and the feature values:
 //! - as top-level columns named after the features,
-//! - or nested in one `[logs] features_column`: a struct column, or a JSON-object string
-//!   column (Parquet), or an object member (NDJSON),
+//! - or nested in one `[logs] features_column`: a struct, map (list of `{key, value}`
+//!   structs) or JSON-object string column (Parquet), or an object member (NDJSON),
 //! - or as Feast feature-logging columns `<feature_view>__<feature>` (with
 //!   `__log_timestamp` and `__request_id` as the defaults for the time and id columns).
 //!
