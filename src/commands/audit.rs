@@ -5,6 +5,7 @@ use super::{CommandError, CommandResult};
 use crate::audit::{self, AuditPlan};
 use crate::cli::AuditArgs;
 use crate::registry::{parse_time, Feature, Location, Registry};
+use crate::report::{self, Exporter};
 
 impl From<audit::AuditError> for CommandError {
     fn from(e: audit::AuditError) -> Self {
@@ -15,19 +16,21 @@ impl From<audit::AuditError> for CommandError {
     }
 }
 
-/// Output formats `audit` writes today.
-const FORMATS: [&str; 2] = ["table", "json"];
-
 /// Turns the arguments into a checked plan (no data read except schemas).
 pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
     let sampling = args.sampling.plan().map_err(CommandError::usage)?;
     for f in &args.format {
-        if !FORMATS.contains(&f.as_str()) {
+        if report::exporter(f).is_none() {
             return Err(CommandError::usage(format!(
                 "--format {f}: one of {}",
-                FORMATS.join(", ")
+                report::FORMATS.join(", ")
             )));
         }
+    }
+    if args.format.len() > 1 && args.output.is_none() {
+        return Err(CommandError::usage(
+            "several --format values need --output DIR (files report.json, report.md)",
+        ));
     }
     let as_of = match &args.as_of {
         Some(t) => parse_time(t).map_err(|m| CommandError::usage(format!("--as-of: {m}")))?,
@@ -89,37 +92,39 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
 pub fn run(args: &AuditArgs) -> CommandResult {
     let plan = plan(args)?;
     let report = audit::run(&plan)?;
-    let json =
-        serde_json::to_string_pretty(&report).map_err(|e| CommandError::usage(e.to_string()))?;
-    let formats: Vec<&str> = if args.format.is_empty() {
+    let names: Vec<&str> = if args.format.is_empty() {
         vec!["table"]
     } else {
         args.format.iter().map(|s| s.as_str()).collect()
     };
+    let exporters: Vec<Box<dyn Exporter>> =
+        names.iter().filter_map(|n| report::exporter(n)).collect();
     match &args.output {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CommandError::usage(format!("--output {}: {e}", dir.display())))?;
-            if formats.contains(&"json") {
-                let path = dir.join("report.json");
-                crate::output::atomic_write(&path, |f| {
-                    use std::io::Write;
-                    f.write_all(json.as_bytes()).map_err(|e| e.to_string())
-                })
-                .map_err(CommandError::usage)?;
-                if !args.quiet {
-                    eprintln!("wrote {}", path.display());
+            for e in &exporters {
+                let text = e.render(&report).map_err(CommandError::usage)?;
+                match e.file_name() {
+                    Some(file) => {
+                        let path = dir.join(file);
+                        crate::output::atomic_write(&path, |f| {
+                            use std::io::Write;
+                            f.write_all(text.as_bytes()).map_err(|e| e.to_string())
+                        })
+                        .map_err(CommandError::usage)?;
+                        if !args.quiet {
+                            eprintln!("wrote {}", path.display());
+                        }
+                    }
+                    None => crate::output::stdout(&text),
                 }
-            }
-            if formats.contains(&"table") {
-                crate::output::stdout(&crate::report::table::render(&report));
             }
         }
         None => {
-            if formats.contains(&"json") && formats.len() == 1 {
-                crate::output::stdout(&format!("{json}\n"));
-            } else {
-                crate::output::stdout(&crate::report::table::render(&report));
+            // Without --output one format goes to stdout (checked in `plan`).
+            if let Some(e) = exporters.first() {
+                crate::output::stdout(&e.render(&report).map_err(CommandError::usage)?);
             }
         }
     }

@@ -58,7 +58,7 @@ pub fn run(args: &DemoArgs) -> CommandResult {
         },
         as_of: Some(DEMO_AS_OF.into()),
         features: vec![],
-        format: vec!["table".into(), "json".into()],
+        format: vec!["table".into(), "json".into(), "markdown".into()],
         output: Some(output.clone()),
         quiet: true,
     };

@@ -2,7 +2,47 @@
 //! (`docs/report.md` documents the JSON field by field; `schema_version` changes when a
 //! stable path changes).
 
+pub mod markdown;
 pub mod table;
+
+/// One output format (hyperfine's `export` model): every exporter reads the same [`Report`].
+pub trait Exporter {
+    /// Its `--format` name.
+    fn name(&self) -> &'static str;
+    /// The file it writes under `--output DIR`; `None` for the terminal table.
+    fn file_name(&self) -> Option<&'static str>;
+    fn render(&self, report: &Report) -> Result<String, String>;
+}
+
+/// The JSON report (`docs/report.md`).
+pub struct Json;
+
+impl Exporter for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+    fn file_name(&self) -> Option<&'static str> {
+        Some("report.json")
+    }
+    fn render(&self, report: &Report) -> Result<String, String> {
+        serde_json::to_string_pretty(report)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The formats `--format` takes.
+pub const FORMATS: [&str; 3] = ["table", "json", "markdown"];
+
+/// The exporter of a format name.
+pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
+    match name {
+        "table" => Some(Box::new(table::Table)),
+        "json" => Some(Box::new(Json)),
+        "markdown" | "md" => Some(Box::new(markdown::Markdown)),
+        _ => None,
+    }
+}
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,6 +1,21 @@
 //! The plain terminal summary (the coloured comfy-table view comes with the reports issue).
 
-use super::{ComparisonReport, Report};
+use super::{ComparisonReport, Exporter, Report};
+
+/// The terminal summary.
+pub struct Table;
+
+impl Exporter for Table {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+    fn file_name(&self) -> Option<&'static str> {
+        None
+    }
+    fn render(&self, report: &Report) -> Result<String, String> {
+        Ok(render(report))
+    }
+}
 use std::fmt::Write;
 
 fn pct(x: Option<f64>) -> String {

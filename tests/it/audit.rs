@@ -275,3 +275,65 @@ fn unavailable_online_store_exits_3() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn markdown_and_json_files_and_format_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "300",
+            "--format",
+            "table,json,markdown",
+            "--output",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.starts_with("## ❌ skewaudit: FAIL"), "{md}");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| `spend_30d` | online |"))
+        .expect("a row per feature and comparison");
+    assert!(
+        row.contains("`transform:log1p` 100%") && row.ends_with("| fail |"),
+        "{row}"
+    );
+    assert!(md.contains("### Violations") && md.contains("- `spend_30d` (online): mismatch rate"));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["verdict"], "fail");
+    // The table went to stdout; the files were announced on stderr.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dominant cause"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report.md"));
+    // Several formats need --output; unknown formats are named.
+    for (args, needle) in [
+        (vec!["--format", "json,markdown"], "need --output"),
+        (
+            vec!["--format", "pdf"],
+            "--format pdf: one of table, json, markdown",
+        ),
+    ] {
+        let o = Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args(["audit", "--registry"])
+            .arg(shop().join("features.toml"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
