@@ -157,7 +157,12 @@ pub struct RecomputeArgs {
 pub struct OnlineArgs {
     /// The online store: redis://, rediss:// (TLS), redis+cluster://, or a snapshot .parquet
     /// file (default: the registry's [online] url).
-    #[arg(long, env = "REDIS_URL", value_name = "URL|FILE")]
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL|FILE"
+    )]
     pub online: Option<String>,
     /// Password when the URL has none (never printed).
     #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, hide = true)]
@@ -246,10 +251,10 @@ pub struct AuditArgs {
     /// Features to audit (default: all; one entity).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub features: Vec<String>,
-    /// Output formats: table, json, markdown (several need --output).
+    /// Output formats: table, json, markdown, junit (several need --output).
     #[arg(long, value_delimiter = ',', value_name = "F,G")]
     pub format: Vec<String>,
-    /// Write report files (report.json, report.md) into DIR.
+    /// Write report files (report.json, report.md, junit.xml) into DIR.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// No progress output.

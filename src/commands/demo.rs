@@ -58,7 +58,12 @@ pub fn run(args: &DemoArgs) -> CommandResult {
         },
         as_of: Some(DEMO_AS_OF.into()),
         features: vec![],
-        format: vec!["table".into(), "json".into(), "markdown".into()],
+        format: vec![
+            "table".into(),
+            "json".into(),
+            "markdown".into(),
+            "junit".into(),
+        ],
         output: Some(output.clone()),
         quiet: true,
     };

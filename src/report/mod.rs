@@ -2,6 +2,7 @@
 //! (`docs/report.md` documents the JSON field by field; `schema_version` changes when a
 //! stable path changes).
 
+pub mod junit;
 pub mod markdown;
 pub mod table;
 
@@ -32,7 +33,7 @@ impl Exporter for Json {
 }
 
 /// The formats `--format` takes.
-pub const FORMATS: [&str; 3] = ["table", "json", "markdown"];
+pub const FORMATS: [&str; 4] = ["table", "json", "markdown", "junit"];
 
 /// The exporter of a format name.
 pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
@@ -40,6 +41,7 @@ pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
         "table" => Some(Box::new(table::Table)),
         "json" => Some(Box::new(Json)),
         "markdown" | "md" => Some(Box::new(markdown::Markdown)),
+        "junit" => Some(Box::new(junit::Junit)),
         _ => None,
     }
 }

@@ -1,6 +1,10 @@
-//! The plain terminal summary (the coloured comfy-table view comes with the reports issue).
+//! The terminal summary (comfy-table): a headline, one line per feature x comparison — rows,
+//! mismatch rate with its 95% interval, dominant cause, PSI, JS, adjusted KS / chi-square p,
+//! value age p99, missing rows, verdict — the violated gates and the worst rows. (Colours need
+//! comfy-table's `tty` feature, which would rebuild Polars: not yet.)
 
 use super::{ComparisonReport, Exporter, Report};
+use comfy_table::{presets, Cell, CellAlignment, Table as CTable};
 
 /// The terminal summary.
 pub struct Table;
@@ -23,33 +27,59 @@ fn pct(x: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn row(out: &mut String, feature: &str, kind: &str, c: &ComparisonReport) {
+fn num(x: Option<f64>, digits: usize) -> String {
+    x.map(|v| format!("{v:.digits$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn comparison_row(feature: &str, kind: &str, c: &ComparisonReport) -> Vec<Cell> {
     let ci = c
         .rows
         .mismatch_rate_ci
-        .map(|[a, b]| format!("[{:.2}, {:.2}]", a * 100.0, b * 100.0))
-        .unwrap_or_default();
+        .map(|[a, b]| format!("{:.2}–{:.2}", a * 100.0, b * 100.0))
+        .unwrap_or_else(|| "-".into());
     let cause = c
         .dominant_cause
         .as_ref()
         .map(|d| format!("{} {:.0}%", d.cause, d.share * 100.0))
         .unwrap_or_else(|| "-".into());
-    let psi = c
-        .distribution
-        .as_ref()
-        .map(|d| format!("{:.3}", d.psi))
-        .unwrap_or_else(|| "-".into());
-    let _ = writeln!(
-        out,
-        "{feature:<26} {kind:<6} {:>7} {:>8} {ci:<16} {cause:<28} {psi:>7} {:>8}  {}",
-        c.rows.compared,
-        pct(c.rows.mismatch_rate),
-        c.rows.missing_online + c.rows.missing_offline,
-        c.verdict
-    );
+    let d = c.distribution.as_ref();
+    let ks = d.and_then(|d| d.ks_pvalue_adjusted.or(d.chi2_pvalue_adjusted));
+    vec![
+        Cell::new(feature),
+        Cell::new(kind),
+        Cell::new(c.rows.compared).set_alignment(CellAlignment::Right),
+        Cell::new(pct(c.rows.mismatch_rate)).set_alignment(CellAlignment::Right),
+        Cell::new(ci),
+        Cell::new(cause),
+        Cell::new(num(d.map(|d| d.psi), 3)).set_alignment(CellAlignment::Right),
+        Cell::new(num(d.map(|d| d.js_divergence), 3)).set_alignment(CellAlignment::Right),
+        Cell::new(
+            ks.map(|p| {
+                if p >= 0.01 {
+                    format!("{p:.2}")
+                } else {
+                    format!("{p:.1e}")
+                }
+            })
+            .unwrap_or_else(|| "-".into()),
+        )
+        .set_alignment(CellAlignment::Right),
+        Cell::new(
+            c.value_age_seconds
+                .as_ref()
+                .map(|a| format!("{:.0}s", a.p99))
+                .unwrap_or_else(|| "-".into()),
+        )
+        .set_alignment(CellAlignment::Right),
+        Cell::new(c.rows.missing_online + c.rows.missing_offline)
+            .set_alignment(CellAlignment::Right),
+        Cell::new(&c.verdict),
+    ]
 }
 
-/// The summary: headline, one line per feature x comparison, violations.
+/// The summary: a headline, one line per feature x comparison, the violated gates and the
+/// worst rows of the failing comparisons.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -71,30 +101,71 @@ pub fn render(r: &Report) -> String {
             .map(|l| format!(", log {l}"))
             .unwrap_or_default(),
     );
-    let _ = writeln!(
-        out,
-        "{:<26} {:<6} {:>7} {:>8} {:<16} {:<28} {:>7} {:>8}  verdict",
-        "feature", "vs", "rows", "mismatch", "95% CI (%)", "dominant cause", "psi", "missing"
-    );
-    for f in &r.features {
-        if let Some(c) = &f.comparisons.online {
-            row(&mut out, &f.name, "online", c);
-        }
-        if let Some(c) = &f.comparisons.log {
-            row(&mut out, &f.name, "log", c);
-        }
-    }
+    let mut t = CTable::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "feature",
+        "vs",
+        "rows",
+        "mismatch",
+        "95% CI (%)",
+        "dominant cause",
+        "psi",
+        "js",
+        "ks/χ² p adj",
+        "age p99",
+        "missing",
+        "verdict",
+    ]);
+    let mut worst = CTable::new();
+    worst.load_style(presets::UTF8_FULL_CONDENSED);
+    worst.set_header(vec![
+        "feature", "vs", "key", "as of", "offline", "served", "cause",
+    ]);
+    let mut violations = Vec::new();
+    let mut n_worst = 0;
     for f in &r.features {
         for (kind, c) in [
             ("online", &f.comparisons.online),
             ("log", &f.comparisons.log),
         ] {
-            if let Some(c) = c {
-                for v in &c.violations {
-                    let _ = writeln!(out, "  FAIL {} ({kind}): {v}", f.name);
+            let Some(c) = c else { continue };
+            t.add_row(comparison_row(&f.name, kind, c));
+            for v in &c.violations {
+                violations.push(format!("  FAIL {} ({kind}): {v}", f.name));
+            }
+            if c.verdict == "fail" && n_worst < 12 {
+                if let Some(e) = c.examples.first() {
+                    let key: Vec<String> = e.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let cause = match (&e.detail, e.lag_seconds) {
+                        (Some(d), _) => format!("{} ({d})", e.cause),
+                        (None, Some(l)) => format!("{} ({l:.0}s)", e.cause),
+                        _ => e.cause.clone(),
+                    };
+                    worst.add_row(vec![
+                        f.name.clone(),
+                        kind.to_string(),
+                        key.join(","),
+                        e.as_of.clone(),
+                        e.offline.to_string(),
+                        e.served.to_string(),
+                        cause,
+                    ]);
+                    n_worst += 1;
                 }
             }
         }
+    }
+    let _ = writeln!(out, "{t}");
+    for v in violations {
+        let _ = writeln!(out, "{v}");
+    }
+    if n_worst > 0 {
+        let _ = writeln!(
+            out,
+            "worst rows (one per failing comparison; all in the JSON report):"
+        );
+        let _ = writeln!(out, "{worst}");
     }
     out
 }

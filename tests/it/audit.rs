@@ -319,7 +319,7 @@ fn markdown_and_json_files_and_format_errors() {
         (vec!["--format", "json,markdown"], "need --output"),
         (
             vec!["--format", "pdf"],
-            "--format pdf: one of table, json, markdown",
+            "--format pdf: one of table, json, markdown, junit",
         ),
     ] {
         let o = Command::cargo_bin("skewaudit")

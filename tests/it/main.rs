@@ -14,4 +14,5 @@ mod online;
 mod redis_server;
 mod registry;
 mod sampling;
+mod snapshots_test;
 mod stats;

@@ -1,0 +1,101 @@
+//! insta snapshots: every exporter on a fixed report (the demo audit, volatile fields
+//! normalised) and every command's `--help`. Review changes with `cargo insta review`.
+
+use assert_cmd::Command;
+use skewaudit::report;
+use std::path::Path;
+
+fn fixed_report() -> report::Report {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop");
+    let reg = skewaudit::registry::Registry::load(&shop.join("features.toml")).unwrap();
+    let typed = skewaudit::commands::snapshot::typed_features(&reg, &[]).unwrap();
+    let features = typed.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
+    let plan = skewaudit::audit::AuditPlan {
+        entity: reg.entities["user"].clone(),
+        features,
+        sampling: skewaudit::sample::Sampling::Count(200),
+        seed: 1,
+        universe: Default::default(),
+        as_of: skewaudit::registry::parse_time("2026-12-01T00:00:00Z").unwrap(),
+        online: Some(skewaudit::commands::snapshot::OnlineSource::Snapshot(
+            shop.join("online_snapshot.parquet"),
+        )),
+        logs: reg.logs.clone(),
+        registry: reg,
+    };
+    let mut r = skewaudit::audit::run(&plan).unwrap();
+    let root = format!("{}/", env!("CARGO_MANIFEST_DIR"));
+    r.run.duration_seconds = 0.0;
+    r.run.registry_path = r.run.registry_path.replace(&root, "");
+    r.run.online = r.run.online.map(|o| o.replace(&root, ""));
+    r.run.log = r.run.log.map(|o| o.replace(&root, ""));
+    r
+}
+
+#[test]
+fn exporters() {
+    let r = fixed_report();
+    for name in report::FORMATS {
+        let text = report::exporter(name).unwrap().render(&r).unwrap();
+        insta::assert_snapshot!(format!("exporter_{name}"), text);
+    }
+}
+
+#[test]
+fn junit_parses_with_the_right_counts() {
+    let r = fixed_report();
+    let xml = report::exporter("junit").unwrap().render(&r).unwrap();
+    let cases = xml.matches("<testcase ").count();
+    let failures = xml.matches("<failure").count();
+    let comparisons: usize = r
+        .features
+        .iter()
+        .map(|f| f.comparisons.online.is_some() as usize + f.comparisons.log.is_some() as usize)
+        .sum();
+    let failing: usize = r
+        .features
+        .iter()
+        .flat_map(|f| [&f.comparisons.online, &f.comparisons.log])
+        .flatten()
+        .filter(|c| c.verdict == "fail")
+        .count();
+    assert_eq!(cases, comparisons);
+    assert_eq!(failures, failing);
+    assert!(xml.starts_with("<?xml"));
+    assert!(
+        xml.contains(&format!("tests=\"{comparisons}\""))
+            && xml.contains(&format!("failures=\"{failing}\"")),
+        "{xml}"
+    );
+}
+
+#[test]
+fn help_texts() {
+    for cmd in [
+        vec![],
+        vec!["audit"],
+        vec!["validate"],
+        vec!["snapshot"],
+        vec!["recompute"],
+        vec!["sample"],
+        vec!["demo"],
+    ] {
+        let out = Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args(&cmd)
+            .arg("--help")
+            .env_remove("SKEWAUDIT_REGISTRY")
+            .env_remove("REDIS_URL")
+            .env_remove("REDIS_PASSWORD")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let name = if cmd.is_empty() {
+            "help_main".to_string()
+        } else {
+            format!("help_{}", cmd[0])
+        };
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+    }
+}
