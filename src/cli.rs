@@ -24,6 +24,11 @@ pub enum Command {
         after_help = "Examples:\n  skewaudit audit --registry features.toml --online redis://cache:6379 --sample 10000\n  skewaudit audit --registry features.toml --online snapshot.parquet --log 'serving_log/*.parquet' --format json --output out/\n\nExit codes: 0 no gate failed, 1 a gate failed (skew), 2 usage/registry/input error, 3 a source unavailable, 4 nothing to compare."
     )]
     Audit(AuditArgs),
+    /// Explain one entity: source rows in each window, each step, offline / online / logged values, verdict.
+    #[command(
+        after_help = "Examples:\n  skewaudit explain --registry features.toml --entity user_id=42\n  skewaudit explain --registry features.toml --entity user_id=42 --feature spend_7d --online redis://cache:6379\n  skewaudit explain --registry features.toml --entity driver_id=5001,city=Berlin"
+    )]
+    Explain(ExplainArgs),
     /// Check a registry statically and against its sources' Parquet schemas (exit 0 or 2).
     #[command(
         after_help = "Examples:\n  skewaudit validate --registry features.toml\n  skewaudit validate --registry features.toml --no-data"
@@ -260,6 +265,29 @@ pub struct AuditArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    /// The entity: key=value for every key column, comma-separated.
+    #[arg(long, value_name = "KEY=VALUE[,..]")]
+    pub entity: String,
+    /// One feature (default: all of the entity's).
+    #[arg(long, value_name = "F")]
+    pub feature: Option<String>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+    /// Serving log (default: the registry's [logs] path).
+    #[arg(long, value_name = "GLOB")]
+    pub log: Option<String>,
+    /// Reference time for values without a stored timestamp (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+    /// Rows and examples shown per feature.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub rows: usize,
 }
 
 #[derive(Debug, Args)]

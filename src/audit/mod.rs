@@ -132,7 +132,12 @@ pub fn recompute_at(
     points: &[(usize, i64)],
 ) -> Result<(HashMap<String, Vec<Val>>, BTreeMap<String, Option<i64>>), AuditError> {
     if points.is_empty() || features.is_empty() {
-        return Ok((HashMap::new(), BTreeMap::new()));
+        // Nothing to compute (e.g. a key without logged requests): empty columns.
+        let empty = features
+            .iter()
+            .map(|f| (f.name.clone(), Vec::new()))
+            .collect();
+        return Ok((empty, BTreeMap::new()));
     }
     let idx = IdxCa::from_vec("i".into(), points.iter().map(|p| p.0 as IdxSize).collect());
     let mut q = keys.take(&idx).map_err(other)?;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod explain;
 pub mod recompute;
 pub mod sample;
 pub mod snapshot;
@@ -73,6 +74,7 @@ pub fn run(cli: crate::cli::Cli) -> CommandResult {
     use crate::cli::Command;
     match cli.command {
         Command::Audit(a) => audit::run(&a),
+        Command::Explain(a) => explain::run(&a),
         Command::Validate(a) => validate::run(&a),
         Command::Sample(a) => sample::run(&a),
         Command::Recompute(a) => recompute::run(&a),

@@ -80,6 +80,10 @@ impl fmt::Display for Duration {
             return write!(f, "{}us", rest);
         }
         for (u, per) in UNITS {
+            // Weeks only when the whole duration is whole weeks: "30d", not "4w2d".
+            if u == 'w' && self.0 % per != 0 {
+                continue;
+            }
             if rest >= per {
                 write!(f, "{}{}", rest / per, u)?;
                 rest %= per;
@@ -127,5 +131,6 @@ mod tests {
     fn display_is_canonical() {
         assert_eq!(Duration::parse("90m").unwrap().to_string(), "1h30m");
         assert_eq!(Duration::parse("168h").unwrap().to_string(), "1w");
+        assert_eq!(Duration::parse("30d").unwrap().to_string(), "30d");
     }
 }

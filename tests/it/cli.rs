@@ -183,3 +183,63 @@ fn demo_runs_the_audit_on_the_bundled_fixtures() {
     assert_eq!(report["verdict"], "fail");
     assert_eq!(report["run"]["as_of"], "2026-12-01T00:00:00Z");
 }
+
+#[test]
+fn explain_shows_the_steps_and_the_cause_for_one_entity() {
+    // User 6's spend_30d has log1p applied online (fixtures/shop/ground_truth.json).
+    let a = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "explain",
+            "--registry",
+            "fixtures/shop/features.toml",
+            "--entity",
+            "user_id=6",
+            "--feature",
+            "spend_30d",
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+        ])
+        .assert()
+        .code(0);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(out.contains("■ spend_30d"), "{out}");
+    assert!(
+        out.contains("sum(amount) over 30d of source 'transactions' where status = 'settled'"),
+        "{out}"
+    );
+    assert!(out.contains("source rows in the window: "), "{out}");
+    assert!(
+        out.contains("verdict vs online: MISMATCH — cause transform:log1p"),
+        "{out}"
+    );
+    // The offline value printed is ln-inverse of the served one: served = ln(1 + offline).
+    let num = |prefix: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap();
+        line.trim_start()
+            .trim_start_matches(prefix)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (off, on) = (num("offline value: "), num("online value: "));
+    assert!((off.ln_1p() - on).abs() < 1e-9, "{off} {on}");
+    // A bad entity is a usage error naming the key.
+    bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "explain",
+            "--registry",
+            "fixtures/shop/features.toml",
+            "--entity",
+            "usr_id=6",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing key column 'user_id'"));
+}
