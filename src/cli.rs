@@ -51,7 +51,7 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Run on the bundled demo fixtures (no server needed).
     #[command(
-        after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --output demo-report/ --sample 2000"
+        after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --output demo-report/ --sample 2000\n  skewaudit demo --load-redis redis://127.0.0.1:6379/15"
     )]
     Demo(DemoArgs),
 }
@@ -301,4 +301,11 @@ pub struct DemoArgs {
     /// Users to sample.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub sample: usize,
+    /// Instead of auditing: load the demo's online values into this Redis (hash layout of the
+    /// demo registry), so the live path can be tried. The only command that writes to Redis.
+    #[arg(long, value_name = "URL")]
+    pub load_redis: Option<String>,
+    /// With --load-redis: load even into a database that already holds keys.
+    #[arg(long)]
+    pub force: bool,
 }
