@@ -49,6 +49,14 @@ pub enum Command {
         after_help = "Examples:\n  skewaudit snapshot --registry features.toml --online redis://auditor@cache:6379/0 --sample 10000 --out online.parquet\n  REDIS_PASSWORD=... skewaudit snapshot --registry features.toml --online redis+cluster://node1:7000 --keys incident-keys.csv --out incident.parquet"
     )]
     Snapshot(SnapshotArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  skewaudit completions bash > /etc/bash_completion.d/skewaudit\n  skewaudit completions zsh > ~/.zfunc/_skewaudit"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Run on the bundled demo fixtures (no server needed).
     #[command(
         after_help = "Examples:\n  skewaudit demo\n  skewaudit demo --output demo-report/ --sample 2000\n  skewaudit demo --load-redis redis://127.0.0.1:6379/15"

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod offline;
 pub mod online;
 pub mod output;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod sample;

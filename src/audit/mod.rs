@@ -60,6 +60,8 @@ pub struct AuditPlan {
     pub as_of: i64,
     pub online: Option<OnlineSource>,
     pub logs: Option<Logs>,
+    /// Progress display (hidden in library use).
+    pub progress: crate::progress::Progress,
 }
 
 fn other(e: impl std::fmt::Display) -> AuditError {
@@ -165,6 +167,7 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
         .collect();
     let plain: Vec<&Feature> = feats.iter().map(|(f, _)| *f).collect();
     let key_names = plan.entity.keys.clone();
+    let stage = plan.progress.stage("sampling keys");
     let keys = sample::sample_keys_in(
         reg,
         &plan.entity,
@@ -173,6 +176,7 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
         plan.seed,
         plan.universe,
     )?;
+    stage.done(&format!("{} keys", keys.height()));
 
     let mut watermarks: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let mut online_reports: BTreeMap<String, crate::report::ComparisonReport> = BTreeMap::new();
@@ -189,7 +193,15 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
                         reg.path.display()
                     ))
                 })?;
-                online::redis::read(opts, cfg, &feats, &keys, &key_names)?
+                let bar = plan.progress.bar(
+                    &format!("reading {}", source.describe()),
+                    keys.height() as u64,
+                );
+                let mut opts = opts.clone();
+                opts.progress = Some(bar.clone());
+                let frame = online::redis::read(&opts, cfg, &feats, &keys, &key_names)?;
+                bar.done("");
+                frame
             }
             OnlineSource::Snapshot(path) => {
                 let snap = online::snapshot::read(path, &feats, &key_names)?;
@@ -215,22 +227,34 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
         let keyframe = frame
             .select(key_names.iter().map(|k| k.as_str()))
             .map_err(other)?;
+        let stage = plan
+            .progress
+            .stage("recomputing offline and comparing with online");
         let (reports, wm) =
             compare::compare_all(reg, &feats, &keyframe, &key_names, &rows, plan.as_of, true)?;
+        stage.done("");
         watermarks.extend(wm);
         online_reports = reports;
     }
 
     // Serving log: the sampled keys' requests, each as of its request time.
     if let Some(l) = &plan.logs {
+        let stage = plan
+            .progress
+            .stage(&format!("reading the serving log {}", l.path));
         let lf = logs::read(l, &feats, &key_names, Some(&keys), l.max_malformed_rate)?;
+        stage.done(&format!("{} requests", lf.frame.height()));
         let rows = Rows::from_frame(&lf.frame, &feats, Some(logs::REQUEST_TS), plan.as_of)?;
         let keyframe = lf
             .frame
             .select(key_names.iter().map(|k| k.as_str()))
             .map_err(other)?;
+        let stage = plan
+            .progress
+            .stage("recomputing offline and comparing with the log");
         let (reports, wm) =
             compare::compare_all(reg, &feats, &keyframe, &key_names, &rows, plan.as_of, false)?;
+        stage.done("");
         watermarks.extend(wm);
         log_reports = reports;
     }

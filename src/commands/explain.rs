@@ -160,6 +160,7 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
         as_of: as_of_flag.unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
         online,
         logs: logs.clone(),
+        progress: crate::progress::Progress::hidden(),
     };
     let report = audit::run(&plan)?;
     let key = crate::sample::read_keys_file(&keys_file, &entity)?;

@@ -80,5 +80,13 @@ pub fn run(cli: crate::cli::Cli) -> CommandResult {
         Command::Recompute(a) => recompute::run(&a),
         Command::Snapshot(a) => snapshot::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = crate::cli::Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "skewaudit", &mut out);
+            crate::output::stdout(&String::from_utf8_lossy(&out));
+            Ok(crate::exit::OK)
+        }
     }
 }

@@ -160,7 +160,15 @@ pub fn run(args: &SnapshotArgs) -> CommandResult {
     }
     let taken_at = chrono::Utc::now().timestamp_micros();
     let started = std::time::Instant::now();
-    let mut frame = online::redis::read(opts, online_cfg, &feats, &keys, &entity.keys)?;
+    let progress = crate::progress::Progress::new(args.quiet);
+    let bar = progress.bar(
+        &format!("reading {}", source.describe()),
+        keys.height() as u64,
+    );
+    let mut opts = opts.clone();
+    opts.progress = Some(bar.clone());
+    let mut frame = online::redis::read(&opts, online_cfg, &feats, &keys, &entity.keys)?;
+    bar.done("");
     online::snapshot::write(&mut frame, &args.out, taken_at)?;
     if !args.quiet {
         eprintln!(

@@ -48,6 +48,8 @@ pub struct RedisOptions {
     pub read_from_replicas: bool,
     /// Password used when the URL has none (the CLI fills it from `REDIS_PASSWORD`).
     pub password: Option<String>,
+    /// Advanced by the number of keys read, chunk by chunk.
+    pub progress: Option<crate::progress::Stage>,
 }
 
 impl RedisOptions {
@@ -63,6 +65,7 @@ impl RedisOptions {
             ca_file: None,
             read_from_replicas: false,
             password: None,
+            progress: None,
         }
     }
 }
@@ -861,6 +864,9 @@ pub fn read(
         let plan = plan(online, &feats, key_names, chunk, opts.cluster)?;
         let replies = execute(opts, &plan)?;
         decode_into(&mut b, ci * CHUNK_ROWS, online, features, &plan, &replies);
+        if let Some(p) = &opts.progress {
+            p.inc(chunk.len() as u64);
+        }
     }
     b.finish(keys).map_err(|e| OnlineError::Input {
         what: "online frame".into(),

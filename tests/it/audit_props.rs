@@ -122,6 +122,7 @@ fn run(
         as_of: AS_OF_US,
         online: Some(OnlineSource::Snapshot(snap)),
         logs: None,
+        progress: skewaudit::progress::Progress::hidden(),
     };
     let report = audit::run(&plan).unwrap();
     (serde_json::to_value(&report).unwrap(), changed, cause)

@@ -243,3 +243,28 @@ fn explain_shows_the_steps_and_the_cause_for_one_entity() {
         .code(2)
         .stderr(predicate::str::contains("missing key column 'user_id'"));
 }
+
+#[test]
+fn shell_completions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let a = bin().args(["completions", shell]).assert().code(0);
+        let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+        assert!(
+            out.contains("skewaudit") && out.contains("audit") && out.contains("--registry"),
+            "{shell}"
+        );
+    }
+    bin().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn progress_is_hidden_when_stderr_is_not_a_terminal() {
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    // Under the test harness stderr is a pipe: no progress lines, only the result.
+    let a = bin()
+        .args(["sample", "--sample", "2", "--registry"])
+        .arg(&reg)
+        .assert()
+        .code(0);
+    assert!(a.get_output().stderr.is_empty());
+}

@@ -58,6 +58,7 @@ fn plan(p: &Project, reg: Registry, online: OnlineSource) -> AuditPlan {
         as_of: 10 * MIN,
         online: Some(online),
         logs: None,
+        progress: skewaudit::progress::Progress::hidden(),
     }
 }
 

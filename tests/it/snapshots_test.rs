@@ -21,6 +21,7 @@ fn fixed_report() -> report::Report {
             shop.join("online_snapshot.parquet"),
         )),
         logs: reg.logs.clone(),
+        progress: skewaudit::progress::Progress::hidden(),
         registry: reg,
     };
     let mut r = skewaudit::audit::run(&plan).unwrap();
