@@ -250,7 +250,7 @@ fn shell_completions() {
         let a = bin().args(["completions", shell]).assert().code(0);
         let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
         assert!(
-            out.contains("skewaudit") && out.contains("audit") && out.contains("--registry"),
+            out.contains("skewaudit") && out.contains("audit") && out.contains("registry"),
             "{shell}"
         );
     }
