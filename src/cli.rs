@@ -264,10 +264,10 @@ pub struct AuditArgs {
     /// Features to audit (default: all; one entity).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub features: Vec<String>,
-    /// Output formats: table, json, markdown, junit (several need --output).
+    /// Output formats: table, json, markdown, junit, html (several need --output).
     #[arg(long, value_delimiter = ',', value_name = "F,G")]
     pub format: Vec<String>,
-    /// Write report files (report.json, report.md, junit.xml) into DIR.
+    /// Write report files (report.json, report.md, junit.xml, report.html) into DIR.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// No progress output.

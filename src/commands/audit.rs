@@ -29,7 +29,7 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
     }
     if args.format.len() > 1 && args.output.is_none() {
         return Err(CommandError::usage(
-            "several --format values need --output DIR (files report.json, report.md, junit.xml)",
+            "several --format values need --output DIR (files report.json, report.md, junit.xml, report.html)",
         ));
     }
     let as_of = match &args.as_of {

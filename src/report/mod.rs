@@ -2,6 +2,7 @@
 //! (`docs/report.md` documents the JSON field by field; `schema_version` changes when a
 //! stable path changes).
 
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod table;
@@ -33,7 +34,7 @@ impl Exporter for Json {
 }
 
 /// The formats `--format` takes.
-pub const FORMATS: [&str; 4] = ["table", "json", "markdown", "junit"];
+pub const FORMATS: [&str; 5] = ["table", "json", "markdown", "junit", "html"];
 
 /// The exporter of a format name.
 pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
@@ -42,6 +43,7 @@ pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
         "json" => Some(Box::new(Json)),
         "markdown" | "md" => Some(Box::new(markdown::Markdown)),
         "junit" => Some(Box::new(junit::Junit)),
+        "html" => Some(Box::new(html::Html)),
         _ => None,
     }
 }

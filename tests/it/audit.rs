@@ -337,3 +337,87 @@ fn markdown_and_json_files_and_format_errors() {
         );
     }
 }
+
+#[test]
+fn html_report_is_one_self_contained_file_with_an_svg_per_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "300",
+            "--format",
+            "html,json",
+            "--output",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<svg").count(), 12, "one SVG per feature");
+    assert_eq!(html.matches("</svg>").count(), 12);
+    assert_eq!(
+        html.matches("<section").count(),
+        html.matches("</section>").count()
+    );
+    // Self-contained: no script, no stylesheet link, no external URL.
+    for banned in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+    ] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    assert!(html.contains("transform:log1p") && html.contains("class=\"fail\""));
+    // Optional: a real browser renders it (Debian's chromium, when installed).
+    if let Ok(chromium) = which_chromium() {
+        let shot = dir.path().join("report.png");
+        let status = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1200,2000",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!(
+                "file://{}",
+                dir.path().join("report.html").display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(
+            std::fs::metadata(&shot).unwrap().len() > 10_000,
+            "a non-trivial screenshot"
+        );
+    }
+}
+
+fn which_chromium() -> Result<std::path::PathBuf, ()> {
+    for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(p).is_file() {
+            return Ok(p.into());
+        }
+    }
+    Err(())
+}

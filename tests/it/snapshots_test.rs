@@ -75,6 +75,8 @@ fn help_texts() {
     for cmd in [
         vec![],
         vec!["audit"],
+        vec!["explain"],
+        vec!["completions"],
         vec!["validate"],
         vec!["snapshot"],
         vec!["recompute"],
