@@ -421,3 +421,49 @@ fn which_chromium() -> Result<std::path::PathBuf, ()> {
     }
     Err(())
 }
+
+/// The JSON report of a real run validates against `docs/report.schema.json` (Python's
+/// `jsonschema`, Draft 2020-12; `.ci/run` installs it when missing).
+#[test]
+fn json_report_validates_against_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "300",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let check = |report: &Path| {
+        std::process::Command::new("python3")
+            .args(["-c", "import json,sys,jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))"])
+            .arg(&schema)
+            .arg(report)
+            .output()
+            .expect("python3 with jsonschema (.ci/run installs it)")
+    };
+    let out = check(&dir.path().join("report.json"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The schema is strict enough to catch drift: an unknown field fails.
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    v["features"][0]["comparisons"]["online"]["rows"]["surprise"] = serde_json::json!(1);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, v.to_string()).unwrap();
+    assert!(!check(&bad).status.success());
+}
