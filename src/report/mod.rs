@@ -39,7 +39,9 @@ pub const FORMATS: [&str; 5] = ["table", "json", "markdown", "junit", "html"];
 /// The exporter of a format name.
 pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
     match name {
-        "table" => Some(Box::new(table::Table)),
+        "table" => Some(Box::new(table::Table {
+            color: table::color_wanted(),
+        })),
         "json" => Some(Box::new(Json)),
         "markdown" | "md" => Some(Box::new(markdown::Markdown)),
         "junit" => Some(Box::new(junit::Junit)),

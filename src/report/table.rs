@@ -1,13 +1,24 @@
 //! The terminal summary (comfy-table): a headline, one line per feature x comparison — rows,
 //! mismatch rate with its 95% interval, dominant cause, PSI, JS, adjusted KS / chi-square p,
-//! value age p99, missing rows, verdict — the violated gates and the worst rows. (Colours need
-//! comfy-table's `tty` feature, which would rebuild Polars: not yet.)
+//! value age p99, missing rows, verdict — the violated gates and the worst rows. Verdicts are
+//! coloured on a terminal only, never with `NO_COLOR` (console's styles; comfy-table's own
+//! `tty` styling would change a feature Polars shares and rebuild it).
 
 use super::{ComparisonReport, Exporter, Report};
 use comfy_table::{presets, Cell, CellAlignment, Table as CTable};
 
-/// The terminal summary.
-pub struct Table;
+/// The terminal summary; `color` paints the verdicts (see [`color_wanted`]).
+pub struct Table {
+    pub color: bool,
+}
+
+/// Colours on stdout: only on a terminal, never with `NO_COLOR` or `TERM=dumb`.
+pub fn color_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(false)
+}
 
 impl Exporter for Table {
     fn name(&self) -> &'static str {
@@ -17,8 +28,23 @@ impl Exporter for Table {
         None
     }
     fn render(&self, report: &Report) -> Result<String, String> {
-        Ok(render(report))
+        Ok(render_with(report, self.color))
     }
+}
+
+/// A verdict, painted when `color`: every cell of the column gets escape codes of the same
+/// length, so the table stays aligned.
+fn verdict_text(v: &str, color: bool) -> String {
+    if !color {
+        return v.to_string();
+    }
+    let s = match v.to_ascii_lowercase().as_str() {
+        "fail" => console::style(format!("{v:<12}")).red(),
+        "pass" => console::style(format!("{v:<12}")).green(),
+        "inconclusive" => console::style(format!("{v:<12}")).yellow(),
+        _ => console::style(format!("{v:<12}")).white(),
+    };
+    s.force_styling(true).to_string()
 }
 use std::fmt::Write;
 
@@ -32,7 +58,7 @@ fn num(x: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn comparison_row(feature: &str, kind: &str, c: &ComparisonReport) -> Vec<Cell> {
+fn comparison_row(feature: &str, kind: &str, c: &ComparisonReport, color: bool) -> Vec<Cell> {
     let ci = c
         .rows
         .mismatch_rate_ci
@@ -74,18 +100,29 @@ fn comparison_row(feature: &str, kind: &str, c: &ComparisonReport) -> Vec<Cell> 
         .set_alignment(CellAlignment::Right),
         Cell::new(c.rows.missing_online + c.rows.missing_offline)
             .set_alignment(CellAlignment::Right),
-        Cell::new(&c.verdict),
+        Cell::new(verdict_text(&c.verdict, color)),
     ]
 }
 
 /// The summary: a headline, one line per feature x comparison, the violated gates and the
 /// worst rows of the failing comparisons.
 pub fn render(r: &Report) -> String {
+    render_with(r, false)
+}
+
+/// [`render`], verdicts painted when `color`.
+pub fn render_with(r: &Report, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "skewaudit: {} — {} {} keys (seed {}), as of {}{}{}",
-        r.verdict.to_uppercase(),
+        if color {
+            verdict_text(&r.verdict.to_uppercase(), true)
+                .trim_end()
+                .to_string()
+        } else {
+            r.verdict.to_uppercase()
+        },
         r.run.sample_size,
         r.run.entity,
         r.run.seed,
@@ -103,6 +140,14 @@ pub fn render(r: &Report) -> String {
     );
     let mut t = CTable::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
+    let verdict_header = if color {
+        console::style(format!("{:<12}", "verdict"))
+            .white()
+            .force_styling(true)
+            .to_string()
+    } else {
+        "verdict".to_string()
+    };
     t.set_header(vec![
         "feature",
         "vs",
@@ -115,7 +160,7 @@ pub fn render(r: &Report) -> String {
         "ks/χ² p adj",
         "age p99",
         "missing",
-        "verdict",
+        verdict_header.as_str(),
     ]);
     let mut worst = CTable::new();
     worst.load_style(presets::UTF8_FULL_CONDENSED);
@@ -130,7 +175,7 @@ pub fn render(r: &Report) -> String {
             ("log", &f.comparisons.log),
         ] {
             let Some(c) = c else { continue };
-            t.add_row(comparison_row(&f.name, kind, c));
+            t.add_row(comparison_row(&f.name, kind, c, color));
             for v in &c.violations {
                 violations.push(format!("  FAIL {} ({kind}): {v}", f.name));
             }

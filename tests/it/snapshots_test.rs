@@ -102,3 +102,42 @@ fn help_texts() {
         insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
     }
 }
+
+#[test]
+fn table_colours_only_when_asked_and_stays_aligned() {
+    let r = fixed_report();
+    let plain = report::table::render_with(&r, false);
+    let coloured = report::table::render_with(&r, true);
+    assert!(!plain.contains('\u{1b}'));
+    assert!(coloured.contains("\u{1b}[31m") && coloured.contains("\u{1b}[32m"));
+    // Every table line of the coloured output has the same visible width.
+    let strip = |l: &str| {
+        let mut out = String::new();
+        let mut esc = false;
+        for c in l.chars() {
+            match (esc, c) {
+                (false, '\u{1b}') => esc = true,
+                (true, 'm') => esc = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    };
+    let widths: std::collections::BTreeSet<usize> = coloured
+        .lines()
+        .filter(|l| l.starts_with('│'))
+        .map(|l| strip(l).chars().count())
+        .collect();
+    assert_eq!(
+        widths.len(),
+        2,
+        "the summary and the worst-rows tables: {widths:?}"
+    );
+    // Under the test harness stdout is no terminal: the exporter does not colour.
+    assert!(!report::exporter("table")
+        .unwrap()
+        .render(&r)
+        .unwrap()
+        .contains('\u{1b}'));
+}
