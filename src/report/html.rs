@@ -1,7 +1,8 @@
 //! HTML: one self-contained file (inline CSS and SVG, no script, no external reference) that
 //! reads at a glance on call: the verdict, the summary table, the violated gates, and per
-//! feature one SVG (plotters) with the histogram overlay of both sides (offline vs served) and
-//! the breakdown of the mismatch causes, followed by the worst rows.
+//! feature one SVG (plotters) with the histogram overlay of both sides (offline vs served), the
+//! breakdown of the mismatch causes and the per-row differences (|served − offline| quantiles of
+//! the mismatched rows), followed by the worst rows.
 
 use super::{ComparisonReport, Distribution, Exporter, FeatureReport, Report};
 use plotters::prelude::*;
@@ -43,20 +44,21 @@ fn bin_labels(d: &Distribution) -> Vec<String> {
 fn feature_svg(f: &FeatureReport) -> Result<String, String> {
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, (880, 260)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (1040, 260)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (left, right) = root.split_horizontally(560);
-        let dist = f
-            .comparisons
-            .online
-            .as_ref()
-            .and_then(|c| c.distribution.as_ref().map(|d| ("online", d)))
-            .or_else(|| {
-                f.comparisons
-                    .log
-                    .as_ref()
-                    .and_then(|c| c.distribution.as_ref().map(|d| ("log", d)))
-            });
+        let (left, rest) = root.split_horizontally(520);
+        let (right, errors_area) = rest.split_horizontally(300);
+        // The failing comparison's distribution first, else online, else log.
+        let candidates = [
+            ("online", &f.comparisons.online),
+            ("log", &f.comparisons.log),
+        ];
+        let dist = candidates
+            .iter()
+            .filter_map(|(k, c)| c.as_ref().map(|c| (*k, c)))
+            .filter(|(_, c)| c.distribution.is_some())
+            .max_by_key(|(k, c)| (c.verdict == "fail", *k == "online"))
+            .and_then(|(k, c)| c.distribution.as_ref().map(|d| (k, d)));
         match dist {
             Some((kind, d)) if !d.reference_counts.is_empty() => {
                 let n = d.reference_counts.len();
@@ -187,6 +189,62 @@ fn feature_svg(f: &FeatureReport) -> Result<String, String> {
                     )
                 }))
                 .map_err(|e| e.to_string())?;
+        }
+        // Per-row differences of the mismatched numeric rows: |served - offline| quantiles.
+        let err = [
+            ("online", &f.comparisons.online),
+            ("log", &f.comparisons.log),
+        ]
+        .into_iter()
+        .find_map(|(k, c)| {
+            c.as_ref()
+                .and_then(|c| c.abs_error.as_ref().map(|q| (k, q)))
+        });
+        match err {
+            Some((kind, q)) => {
+                let vals = [
+                    ("p50", q.p50),
+                    ("p90", q.p90),
+                    ("p99", q.p99),
+                    ("max", q.max),
+                ];
+                let top = vals.iter().map(|v| v.1).fold(0.0f64, f64::max).max(1e-12) * 1.15;
+                let mut chart = ChartBuilder::on(&errors_area)
+                    .caption(format!("|served − offline| ({kind})"), ("sans-serif", 14))
+                    .margin(8)
+                    .x_label_area_size(20)
+                    .y_label_area_size(50)
+                    .build_cartesian_2d(0f64..4.0, 0f64..top)
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .x_labels(4)
+                    .x_label_formatter(&|x| {
+                        vals.get(*x as usize)
+                            .map(|v| v.0.to_string())
+                            .unwrap_or_default()
+                    })
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(vals.iter().enumerate().map(|(i, (_, v))| {
+                        Rectangle::new(
+                            [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, *v)],
+                            RGBColor(120, 120, 120).mix(0.8).filled(),
+                        )
+                    }))
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                errors_area
+                    .draw(&Text::new(
+                        "no numeric differences",
+                        (10, 120),
+                        ("sans-serif", 13),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
         }
         root.present().map_err(|e| e.to_string())?;
     }
