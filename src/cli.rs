@@ -273,6 +273,9 @@ pub struct AuditArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Off a terminal, log one line per finished stage on stderr (also when RUST_LOG is set).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -86,7 +86,7 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
         as_of,
         online,
         logs,
-        progress: crate::progress::Progress::new(args.quiet),
+        progress: crate::progress::Progress::with_verbosity(args.quiet, args.verbose),
     })
 }
 

@@ -70,6 +70,7 @@ pub fn run(args: &DemoArgs) -> CommandResult {
         ],
         output: Some(output.clone()),
         quiet: true,
+        verbose: false,
     };
     crate::output::stdout(&format!(
         "skewaudit demo: {} (online: its snapshot; log: its serving log)\n",

@@ -268,3 +268,50 @@ fn progress_is_hidden_when_stderr_is_not_a_terminal() {
         .code(0);
     assert!(a.get_output().stderr.is_empty());
 }
+
+#[test]
+fn verbose_logs_one_line_per_stage_off_a_terminal() {
+    let a = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "audit",
+            "-v",
+            "--registry",
+            "fixtures/shop/features.toml",
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "50",
+            "--format",
+            "json",
+            "--no-log",
+        ])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("skewaudit: sampling keys 50 keys (")),
+        "{err}"
+    );
+    assert!(err.contains("comparing with online"), "{err}");
+    // Quiet wins; and without -v nothing is printed off a terminal.
+    let q = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .args([
+            "audit",
+            "--registry",
+            "fixtures/shop/features.toml",
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "50",
+            "--format",
+            "json",
+            "--no-log",
+        ])
+        .assert()
+        .code(1);
+    assert!(q.get_output().stderr.is_empty());
+}
