@@ -67,6 +67,7 @@ pub fn run(args: &DemoArgs) -> CommandResult {
             "json".into(),
             "markdown".into(),
             "junit".into(),
+            "html".into(),
         ],
         output: Some(output.clone()),
         quiet: true,
@@ -79,8 +80,8 @@ pub fn run(args: &DemoArgs) -> CommandResult {
     let started = std::time::Instant::now();
     let code = super::audit::run(&audit)?;
     crate::output::stdout(&format!(
-        "report: {}  ({:.2}s; ground truth of the injected skews: {})\n",
-        output.join("report.json").display(),
+        "reports in {}: report.json, report.md, junit.xml, report.html  ({:.2}s; ground truth of the injected skews: {})\n",
+        output.display(),
         started.elapsed().as_secs_f64(),
         dir.join("GROUND_TRUTH.md").display()
     ));

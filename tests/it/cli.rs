@@ -171,7 +171,7 @@ fn demo_runs_the_audit_on_the_bundled_fixtures() {
         .assert()
         .code(1) // the demo data has injected skews
         .stdout(predicate::str::contains("skewaudit: FAIL — 500 user keys"))
-        .stdout(predicate::str::contains("report: "));
+        .stdout(predicate::str::contains("reports in "));
     let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
     assert!(
         stdout.contains("spend_30d") && stdout.contains("transform:log1p"),
@@ -182,6 +182,9 @@ fn demo_runs_the_audit_on_the_bundled_fixtures() {
             .unwrap();
     assert_eq!(report["verdict"], "fail");
     assert_eq!(report["run"]["as_of"], "2026-12-01T00:00:00Z");
+    for f in ["report.md", "junit.xml", "report.html"] {
+        assert!(out.path().join(f).is_file(), "{f}");
+    }
 }
 
 #[test]
