@@ -287,16 +287,11 @@ fn examples(o: &mut String, kind: &str, c: &ComparisonReport) {
     }
     let _ = writeln!(o, "<table><tr><th>{kind}: key</th><th>as of</th><th>offline</th><th>served</th><th>cause</th></tr>");
     for e in &c.examples {
-        let key: Vec<String> = e.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let cause = match (&e.detail, e.lag_seconds) {
-            (Some(d), _) => format!("{} ({d})", e.cause),
-            (None, Some(l)) => format!("{} ({l:.0}s)", e.cause),
-            _ => e.cause.clone(),
-        };
+        let (key, cause) = (e.key_text(), e.cause_text());
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(&key.join(", ")),
+            esc(&key),
             esc(&e.as_of),
             esc(&e.offline.to_string()),
             esc(&e.served.to_string()),

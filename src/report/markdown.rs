@@ -116,16 +116,11 @@ impl Exporter for Markdown {
                 let _ = writeln!(o, "| key | as of | offline | served | cause |");
                 let _ = writeln!(o, "|---|---|---|---|---|");
                 for e in c.examples.iter().take(5) {
-                    let key: Vec<String> = e.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let cause = match (&e.detail, e.lag_seconds) {
-                        (Some(d), _) => format!("{} ({d})", e.cause),
-                        (None, Some(l)) => format!("{} ({l:.0}s)", e.cause),
-                        _ => e.cause.clone(),
-                    };
+                    let (key, cause) = (e.key_text(), e.cause_text());
                     let _ = writeln!(
                         o,
                         "| {} | {} | `{}` | `{}` | {} |",
-                        cell(&key.join(", ")),
+                        cell(&key),
                         e.as_of,
                         cell(&e.offline.to_string()),
                         cell(&e.served.to_string()),

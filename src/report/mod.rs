@@ -242,3 +242,23 @@ pub struct Example {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abs_error: Option<f64>,
 }
+
+impl Example {
+    /// `user_id=42` (`, ` between the columns of a composite key).
+    pub fn key_text(&self) -> String {
+        self.key
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The cause with its detail or lag: `transform:scale (x1e2)`, `stale (21600s)`.
+    pub fn cause_text(&self) -> String {
+        match (&self.detail, self.lag_seconds) {
+            (Some(d), _) => format!("{} ({d})", self.cause),
+            (None, Some(l)) => format!("{} ({l:.0}s)", self.cause),
+            _ => self.cause.clone(),
+        }
+    }
+}

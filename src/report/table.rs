@@ -181,16 +181,11 @@ pub fn render_with(r: &Report, color: bool) -> String {
             }
             if c.verdict == "fail" && n_worst < 12 {
                 if let Some(e) = c.examples.first() {
-                    let key: Vec<String> = e.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let cause = match (&e.detail, e.lag_seconds) {
-                        (Some(d), _) => format!("{} ({d})", e.cause),
-                        (None, Some(l)) => format!("{} ({l:.0}s)", e.cause),
-                        _ => e.cause.clone(),
-                    };
+                    let (key, cause) = (e.key_text(), e.cause_text());
                     worst.add_row(vec![
                         f.name.clone(),
                         kind.to_string(),
-                        key.join(","),
+                        key,
                         e.as_of.clone(),
                         e.offline.to_string(),
                         e.served.to_string(),
