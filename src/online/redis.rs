@@ -73,9 +73,17 @@ impl RedisOptions {
 /// One command of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
-    Hmget { key: Vec<u8>, fields: Vec<Vec<u8>> },
-    Get { key: Vec<u8> },
-    Mget { keys: Vec<Vec<u8>> },
+    /// The field list is shared by every key read with the same fields.
+    Hmget {
+        key: Vec<u8>,
+        fields: Arc<Vec<Vec<u8>>>,
+    },
+    Get {
+        key: Vec<u8>,
+    },
+    Mget {
+        keys: Vec<Vec<u8>>,
+    },
 }
 
 impl Cmd {
@@ -106,12 +114,38 @@ pub struct Want {
     pub feast: bool,
 }
 
+impl Want {
+    /// The same want for the row `by` rows further (uniform plans: command = row).
+    fn shifted(&self, by: u32) -> Want {
+        let s = |l: &Loc| match l {
+            Loc::Reply { cmd, index } => Loc::Reply {
+                cmd: cmd + by,
+                index: *index,
+            },
+            Loc::Json { cmd, member } => Loc::Json {
+                cmd: cmd + by,
+                member: *member,
+            },
+        };
+        Want {
+            value: s(&self.value),
+            ts: self.ts.as_ref().map(s),
+            version: self.version.as_ref().map(s),
+            feast: self.feast,
+        }
+    }
+}
+
 /// The planned read.
 #[derive(Debug, Default)]
 pub struct Plan {
     pub cmds: Vec<Cmd>,
-    /// `wants[row][feature]`
+    /// `wants[row][feature]` (empty when `uniform` is set)
     pub wants: Vec<Vec<Want>>,
+    /// Every row reads the same fields of one key, command `row`: the wants of row 0, shifted.
+    pub uniform: Option<Vec<Want>>,
+    /// Rows planned.
+    pub rows: usize,
     /// JSON member names (layout `json`).
     pub members: Vec<String>,
 }
@@ -155,7 +189,7 @@ impl PlanBuilder {
             None => {
                 self.plan.cmds.push(Cmd::Hmget {
                     key: key.to_vec(),
-                    fields: Vec::new(),
+                    fields: Arc::new(Vec::new()),
                 });
                 self.fields.push(HashMap::new());
                 let c = self.plan.cmds.len() - 1;
@@ -166,6 +200,7 @@ impl PlanBuilder {
         let Cmd::Hmget { fields, .. } = &mut self.plan.cmds[cmd] else {
             unreachable!("hmget")
         };
+        let fields = Arc::make_mut(fields);
         // A hash holds few fields: a linear search beats hashing them.
         let index = match fields.iter().position(|f| f.as_slice() == field) {
             Some(i) => i,
@@ -257,7 +292,71 @@ pub fn plan(
             )
         })
         .collect();
+    // The common case, planned in one go: `hash`, one key template for all features, fields
+    // that do not depend on the row.
+    let key_t0 = features
+        .first()
+        .map(|f| f.online.key.as_deref().unwrap_or(&online.key))
+        .unwrap_or("");
+    let uniform = online.layout == Layout::Hash
+        && !features.is_empty()
+        && !key_t0.contains("{feature}")
+        && features
+            .iter()
+            .all(|f| f.online.key.as_deref().unwrap_or(&online.key) == key_t0)
+        && pre.iter().all(|p| {
+            p.0.is_some()
+                && (online.timestamp_field.is_none() || p.1.is_some())
+                && (online.version_field.is_none() || p.2.is_some())
+        });
+    if uniform {
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        let mut at = |f: &Option<Vec<u8>>| -> Option<Loc> {
+            let f = f.as_ref()?;
+            let i = fields.iter().position(|x| x == f).unwrap_or_else(|| {
+                fields.push(f.clone());
+                fields.len() - 1
+            });
+            Some(Loc::Reply {
+                cmd: 0,
+                index: i as u32,
+            })
+        };
+        let mut template = Vec::with_capacity(features.len());
+        for p in &pre {
+            let value = at(&p.0).ok_or_else(|| OnlineError::Input {
+                what: "plan".into(),
+                message: "field".into(),
+            })?;
+            template.push(Want {
+                value,
+                ts: at(&p.1),
+                version: at(&p.2),
+                feast: false,
+            });
+        }
+        let fields = Arc::new(fields);
+        let mut plan = Plan {
+            rows: key_rows.len(),
+            uniform: Some(template),
+            ..Plan::default()
+        };
+        plan.cmds.reserve(key_rows.len());
+        for row in key_rows {
+            let kv: Vec<(&str, &str)> = key_names
+                .iter()
+                .map(|s| s.as_str())
+                .zip(row.iter().map(|s| s.as_str()))
+                .collect();
+            plan.cmds.push(Cmd::Hmget {
+                key: render(key_t0, &kv, None).into_bytes(),
+                fields: fields.clone(),
+            });
+        }
+        return Ok(plan);
+    }
     let mut row_keys: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
+    b.plan.rows = key_rows.len();
     for row in key_rows {
         row_keys.clear();
         let kv: Vec<(&str, &str)> = key_names
@@ -522,7 +621,7 @@ fn pipeline(cmds: &[&Cmd]) -> redis::Pipeline {
             Cmd::Hmget { key, fields } => {
                 let mut cmd = redis::cmd("HMGET");
                 cmd.arg(key.as_slice());
-                for f in fields {
+                for f in fields.iter() {
                     cmd.arg(f.as_slice());
                 }
                 p.add_command(cmd);
@@ -794,10 +893,17 @@ fn decode_into(
     replies: &[Reply],
 ) {
     let mut json_cache: HashMap<usize, Option<serde_json::Value>> = HashMap::new();
-    for (i, wants) in plan.wants.iter().enumerate() {
+    for i in 0..plan.rows {
         let row = first_row + i;
         let mut any = false;
-        for (fi, w) in wants.iter().enumerate() {
+        let mut ts_seen: Option<(Loc, Option<i64>)> = None;
+        let mut version_seen: Option<(Loc, Option<String>)> = None;
+        for fi in 0..features.len() {
+            let want = match &plan.uniform {
+                Some(t) => t[fi].shifted(i as u32),
+                None => plan.wants[i][fi].clone(),
+            };
+            let w = &want;
             let dtype = features[fi].1;
             let (cell, present) = match raw_at(replies, &plan.members, &w.value, &mut json_cache) {
                 Err(e) => (Cell::DecodeError(e), true),
@@ -815,29 +921,38 @@ fn decode_into(
                 }
             };
             any |= present;
-            let ts =
-                w.ts.as_ref()
-                    .and_then(|l| {
-                        raw_at(replies, &plan.members, l, &mut json_cache)
-                            .ok()
-                            .flatten()
-                    })
-                    .and_then(|item| match (&item, w.feast) {
-                        (RawItem::Bytes(b), true) => super::feast::decode_timestamp(b)
-                            .ok()
-                            .flatten()
-                            .and_then(|(s, n)| super::feast::timestamp_to_micros(s, n)),
-                        _ => text_of(&item).and_then(|t| parse_timestamp(&t)),
-                    });
-            let version = w
-                .version
-                .as_ref()
-                .and_then(|l| {
-                    raw_at(replies, &plan.members, l, &mut json_cache)
+            // A key's timestamp and version fields are usually shared by all its features:
+            // decoded once per row.
+            let ts = match (&w.ts, &ts_seen) {
+                (Some(l), Some((seen, v))) if l == seen => *v,
+                (Some(l), _) => {
+                    let v = raw_at(replies, &plan.members, l, &mut json_cache)
                         .ok()
                         .flatten()
-                })
-                .and_then(|i| text_of(&i));
+                        .and_then(|item| match (&item, w.feast) {
+                            (RawItem::Bytes(b), true) => super::feast::decode_timestamp(b)
+                                .ok()
+                                .flatten()
+                                .and_then(|(s, n)| super::feast::timestamp_to_micros(s, n)),
+                            _ => text_of(&item).and_then(|t| parse_timestamp(&t)),
+                        });
+                    ts_seen = Some((l.clone(), v));
+                    v
+                }
+                (None, _) => None,
+            };
+            let version = match (&w.version, &version_seen) {
+                (Some(l), Some((seen, v))) if l == seen => v.clone(),
+                (Some(l), _) => {
+                    let v = raw_at(replies, &plan.members, l, &mut json_cache)
+                        .ok()
+                        .flatten()
+                        .and_then(|i| text_of(&i));
+                    version_seen = Some((l.clone(), v.clone()));
+                    v
+                }
+                (None, _) => None,
+            };
             b.set(fi, row, cell, ts, version);
         }
         b.set_key_present(row, any);
