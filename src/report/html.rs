@@ -49,13 +49,9 @@ fn feature_svg(f: &FeatureReport) -> Result<String, String> {
         let (left, rest) = root.split_horizontally(520);
         let (right, errors_area) = rest.split_horizontally(300);
         // The failing comparison's distribution first, else online, else log.
-        let candidates = [
-            ("online", &f.comparisons.online),
-            ("log", &f.comparisons.log),
-        ];
-        let dist = candidates
-            .iter()
-            .filter_map(|(k, c)| c.as_ref().map(|c| (*k, c)))
+        let dist = f
+            .comparison_list()
+            .into_iter()
             .filter(|(_, c)| c.distribution.is_some())
             .max_by_key(|(k, c)| (c.verdict == "fail", *k == "online"))
             .and_then(|(k, c)| c.distribution.as_ref().map(|d| (k, d)));
@@ -142,14 +138,9 @@ fn feature_svg(f: &FeatureReport) -> Result<String, String> {
         }
         // Causes of the non-matching rows, both comparisons.
         let mut causes: Vec<(String, u64)> = Vec::new();
-        for (kind, c) in [
-            ("online", &f.comparisons.online),
-            ("log", &f.comparisons.log),
-        ] {
-            if let Some(c) = c {
-                for (k, n) in &c.causes {
-                    causes.push((format!("{kind}: {k}"), *n));
-                }
+        for (kind, c) in f.comparison_list() {
+            for (k, n) in &c.causes {
+                causes.push((format!("{kind}: {k}"), *n));
             }
         }
         if causes.is_empty() {
@@ -191,15 +182,10 @@ fn feature_svg(f: &FeatureReport) -> Result<String, String> {
                 .map_err(|e| e.to_string())?;
         }
         // Per-row differences of the mismatched numeric rows: |served - offline| quantiles.
-        let err = [
-            ("online", &f.comparisons.online),
-            ("log", &f.comparisons.log),
-        ]
-        .into_iter()
-        .find_map(|(k, c)| {
-            c.as_ref()
-                .and_then(|c| c.abs_error.as_ref().map(|q| (k, q)))
-        });
+        let err = f
+            .comparison_list()
+            .into_iter()
+            .find_map(|(k, c)| c.abs_error.as_ref().map(|q| (k, q)));
         match err {
             Some((kind, q)) => {
                 let vals = [
@@ -252,21 +238,9 @@ fn feature_svg(f: &FeatureReport) -> Result<String, String> {
 }
 
 fn summary_rows(o: &mut String, f: &FeatureReport) {
-    for (kind, c) in [
-        ("online", &f.comparisons.online),
-        ("log", &f.comparisons.log),
-    ] {
-        let Some(c) = c else { continue };
-        let cause = c
-            .dominant_cause
-            .as_ref()
-            .map(|d| format!("{} {:.0}%", d.cause, d.share * 100.0))
-            .unwrap_or_else(|| "–".into());
-        let psi = c
-            .distribution
-            .as_ref()
-            .map(|d| format!("{:.3}", d.psi))
-            .unwrap_or_else(|| "–".into());
+    for (kind, c) in f.comparison_list() {
+        let cause = c.dominant_text().unwrap_or_else(|| "–".into());
+        let psi = c.psi_text().unwrap_or_else(|| "–".into());
         let _ = writeln!(
             o,
             "<tr class=\"{v}\"><td><a href=\"#f-{id}\">{name}</a></td><td>{kind}</td><td class=n>{rows}</td><td class=n>{rate}</td><td>{cause}</td><td class=n>{psi}</td><td class=n>{miss}</td><td>{v}</td></tr>",
@@ -345,13 +319,7 @@ impl Exporter for Html {
             .features
             .iter()
             .flat_map(|f| {
-                [
-                    ("online", &f.comparisons.online),
-                    ("log", &f.comparisons.log),
-                ]
-                .into_iter()
-                .filter_map(|(k, c)| c.as_ref().map(|c| (k, c)))
-                .flat_map(move |(k, c)| {
+                f.comparison_list().into_iter().flat_map(move |(k, c)| {
                     c.violations
                         .iter()
                         .map(move |v| format!("<li><b>{}</b> ({k}): {}</li>", esc(&f.name), esc(v)))
@@ -371,13 +339,8 @@ impl Exporter for Html {
                 esc(&f.definition_hash[..12.min(f.definition_hash.len())])
             );
             o.push_str(&feature_svg(f)?);
-            for (kind, c) in [
-                ("online", &f.comparisons.online),
-                ("log", &f.comparisons.log),
-            ] {
-                if let Some(c) = c {
-                    examples(&mut o, kind, c);
-                }
+            for (kind, c) in f.comparison_list() {
+                examples(&mut o, kind, c);
             }
             let _ = writeln!(o, "</section>");
         }

@@ -16,16 +16,14 @@ fn cell(s: &str) -> String {
 }
 
 fn comparisons(r: &Report) -> Vec<(&str, &'static str, &ComparisonReport)> {
-    let mut v = Vec::new();
-    for f in &r.features {
-        if let Some(c) = &f.comparisons.online {
-            v.push((f.name.as_str(), "online", c));
-        }
-        if let Some(c) = &f.comparisons.log {
-            v.push((f.name.as_str(), "log", c));
-        }
-    }
-    v
+    r.features
+        .iter()
+        .flat_map(|f| {
+            f.comparison_list()
+                .into_iter()
+                .map(move |(k, c)| (f.name.as_str(), k, c))
+        })
+        .collect()
 }
 
 impl Exporter for Markdown {
@@ -79,11 +77,7 @@ impl Exporter for Markdown {
                 .as_ref()
                 .map(|d| format!("`{}` {:.0}%", d.cause, d.share * 100.0))
                 .unwrap_or_else(|| "–".into());
-            let psi = c
-                .distribution
-                .as_ref()
-                .map(|d| format!("{:.3}", d.psi))
-                .unwrap_or_else(|| "–".into());
+            let psi = c.psi_text().unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 o,
                 "| `{}` | {kind} | {} | {}{ci} | {cause} | {psi} | {} | {} |",

@@ -262,3 +262,30 @@ impl Example {
         }
     }
 }
+
+impl FeatureReport {
+    /// The comparisons that ran, with their kind: `("online", ..)`, `("log", ..)`.
+    pub fn comparison_list(&self) -> Vec<(&'static str, &ComparisonReport)> {
+        [
+            ("online", &self.comparisons.online),
+            ("log", &self.comparisons.log),
+        ]
+        .into_iter()
+        .filter_map(|(k, c)| c.as_ref().map(|c| (k, c)))
+        .collect()
+    }
+}
+
+impl ComparisonReport {
+    /// `transform:log1p 100%`, or `None` when nothing mismatched.
+    pub fn dominant_text(&self) -> Option<String> {
+        self.dominant_cause
+            .as_ref()
+            .map(|d| format!("{} {:.0}%", d.cause, d.share * 100.0))
+    }
+
+    /// The PSI with three decimals, or `None` without a distribution.
+    pub fn psi_text(&self) -> Option<String> {
+        self.distribution.as_ref().map(|d| format!("{:.3}", d.psi))
+    }
+}

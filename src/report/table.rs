@@ -64,11 +64,7 @@ fn comparison_row(feature: &str, kind: &str, c: &ComparisonReport, color: bool) 
         .mismatch_rate_ci
         .map(|[a, b]| format!("{:.2}–{:.2}", a * 100.0, b * 100.0))
         .unwrap_or_else(|| "-".into());
-    let cause = c
-        .dominant_cause
-        .as_ref()
-        .map(|d| format!("{} {:.0}%", d.cause, d.share * 100.0))
-        .unwrap_or_else(|| "-".into());
+    let cause = c.dominant_text().unwrap_or_else(|| "-".into());
     let d = c.distribution.as_ref();
     let ks = d.and_then(|d| d.ks_pvalue_adjusted.or(d.chi2_pvalue_adjusted));
     vec![
@@ -170,11 +166,7 @@ pub fn render_with(r: &Report, color: bool) -> String {
     let mut violations = Vec::new();
     let mut n_worst = 0;
     for f in &r.features {
-        for (kind, c) in [
-            ("online", &f.comparisons.online),
-            ("log", &f.comparisons.log),
-        ] {
-            let Some(c) = c else { continue };
+        for (kind, c) in f.comparison_list() {
             t.add_row(comparison_row(&f.name, kind, c, color));
             for v in &c.violations {
                 violations.push(format!("  FAIL {} ({kind}): {v}", f.name));

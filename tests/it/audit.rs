@@ -27,6 +27,25 @@ fn audit_json(args: &[&str]) -> (Value, i32) {
     (v, code)
 }
 
+/// The demo audit of 300 sampled users (as of the snapshot), report files into `dir`.
+fn audit_to(dir: &Path, formats: &str) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "300",
+            "--format",
+            formats,
+            "--output",
+        ])
+        .arg(dir)
+        .assert()
+}
+
 fn sampled_ids(n: usize, seed: u64) -> HashSet<i64> {
     let reg = skewaudit::registry::Registry::load(&shop().join("features.toml")).unwrap();
     let feats: Vec<_> = reg.features.values().collect();
@@ -341,22 +360,7 @@ fn markdown_and_json_files_and_format_errors() {
 #[test]
 fn html_report_is_one_self_contained_file_with_an_svg_per_feature() {
     let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args([
-            "--as-of",
-            "2026-12-01T00:00:00Z",
-            "--sample",
-            "300",
-            "--format",
-            "html,json",
-            "--output",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(1);
+    audit_to(dir.path(), "html,json").code(1);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert_eq!(html.matches("<svg").count(), 12, "one SVG per feature");
@@ -427,22 +431,7 @@ fn which_chromium() -> Result<std::path::PathBuf, ()> {
 #[test]
 fn json_report_validates_against_the_schema() {
     let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args([
-            "--as-of",
-            "2026-12-01T00:00:00Z",
-            "--sample",
-            "300",
-            "--format",
-            "json",
-            "--output",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(1);
+    audit_to(dir.path(), "json").code(1);
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
     let check = |report: &Path| {
         std::process::Command::new("python3")
