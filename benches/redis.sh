@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Redis read benchmark (issue: online side). Reproduce with:  bash benches/redis.sh [KEYS] [FIELDS]
 # Starts a private redis-server, loads KEYS hashes x FIELDS float fields (redis-cli --pipe),
+# (keys user:<12-digit id>: redis-benchmark's __rand_int__ renders 12 zero-padded digits, so
+# the anchor hits the same existing hashes, checked below with keyspace_hits),
 # then runs skewaudit's reader and `redis-benchmark` issuing the same HMGET with the same
 # pipeline depth and connections, alternately, REPS times; prints keys/s and the ratio.
 set -euo pipefail
@@ -24,7 +26,7 @@ def enc(*parts):
         b.append(b"$%d\r\n%s\r\n" % (len(p), p))
     return b"".join(b)
 for k in range(n):
-    args = ["HSET", "user:%d" % k]
+    args = ["HSET", "user:%012d" % k]
     for i in range(f):
         args += ["f%02d" % i, "%.6f" % ((k * 31 + i) % 1000 / 7.0)]
     out.write(enc(*args))
@@ -35,6 +37,9 @@ for r in $(seq "$REPS"); do
   o=$("$CARGO_TARGET_DIR/release/examples/bench_redis" --url "redis://127.0.0.1:$PORT" --keys "$KEYS" --fields "$FIELDS" --batch "$BATCH" --concurrency "$CONC")
   echo "skewaudit: $o"
   # Same command, same pipeline depth, same number of connections, random keys of the set.
+  redis-cli -p "$PORT" config resetstat >/dev/null
   rb=$(redis-benchmark -p "$PORT" -n "$KEYS" -r "$KEYS" -P "$BATCH" -c "$CONC" -q HMGET "user:__rand_int__" $FIELDS_LIST | tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1)
-  echo "redis-benchmark: $rb"
+  misses=$(redis-cli -p "$PORT" info stats | tr -d '\r' | sed -n 's/^keyspace_misses://p')
+  echo "redis-benchmark: $rb (keyspace misses: $misses)"
+  if [ "$misses" != "0" ]; then echo "the anchor read keys that do not exist: not comparable" >&2; exit 1; fi
 done

@@ -1,7 +1,8 @@
 //! Redis read benchmark (see `benches/redis.sh` and `docs/performance.md`).
 //!
 //! `bench_redis --url redis://127.0.0.1:PORT --keys N --fields F [--batch B] [--concurrency C]`
-//! reads `user:0..N` hashes with fields `f00..f{F-1}` through skewaudit's reader (plan,
+//! reads `user:000000000000..` hashes (ids zero-padded to 12 digits, as redis-benchmark's
+//! `__rand_int__` renders them, so both read the same existing keys) with fields `f00..f{F-1}` through skewaudit's reader (plan,
 //! pipelined HMGET, decode, online frame) and prints one JSON line: seconds, keys/s, peak RSS.
 
 use polars::prelude::*;
@@ -34,7 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reg.features.values().map(|f| (f, Dtype::Float64)).collect();
     let keys = DataFrame::new(
         n as usize,
-        vec![Column::new("user_id".into(), (0..n).collect::<Vec<i64>>())],
+        vec![Column::new(
+            "user_id".into(),
+            (0..n).map(|k| format!("{k:012}")).collect::<Vec<String>>(),
+        )],
     )?;
     let mut opts = RedisOptions::new(&url);
     opts.batch = arg(&args, "--batch")

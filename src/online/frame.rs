@@ -12,13 +12,109 @@ pub const STATUS: &str = "__status";
 pub const TS: &str = "__ts";
 pub const VERSION: &str = "__version";
 
-/// One feature's column set while reading.
+/// A feature's values while reading, typed by its dtype (a cell that does not fit the
+/// dtype is null, as in the snapshot).
+enum Values {
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Str(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+    List(Vec<Option<Vec<f64>>>),
+}
+
+impl Values {
+    fn new(dtype: Dtype, rows: usize) -> Values {
+        match dtype {
+            Dtype::Int64 => Values::Int(vec![None; rows]),
+            Dtype::Float64 => Values::Float(vec![None; rows]),
+            Dtype::String => Values::Str(vec![None; rows]),
+            Dtype::Bool => Values::Bool(vec![None; rows]),
+            Dtype::FloatList => Values::List(vec![None; rows]),
+        }
+    }
+
+    fn set(&mut self, row: usize, v: OnlineValue) {
+        match self {
+            Values::Int(c) => {
+                c[row] = match v {
+                    OnlineValue::Int(i) => Some(i),
+                    OnlineValue::Bool(b) => Some(b as i64),
+                    OnlineValue::Float(f) if f.fract() == 0.0 => Some(f as i64),
+                    _ => None,
+                }
+            }
+            Values::Float(c) => {
+                c[row] = match v {
+                    OnlineValue::Float(f) => Some(f),
+                    OnlineValue::Int(i) => Some(i as f64),
+                    OnlineValue::Bool(b) => Some(b as i64 as f64),
+                    _ => None,
+                }
+            }
+            Values::Str(c) => {
+                c[row] = Some(match v {
+                    OnlineValue::Str(s) => s,
+                    OnlineValue::Int(i) => i.to_string(),
+                    OnlineValue::Float(f) => f.to_string(),
+                    OnlineValue::Bool(b) => b.to_string(),
+                    OnlineValue::List(v) => format!("{v:?}"),
+                })
+            }
+            Values::Bool(c) => {
+                c[row] = match v {
+                    OnlineValue::Bool(b) => Some(b),
+                    OnlineValue::Int(i) => Some(i != 0),
+                    _ => None,
+                }
+            }
+            Values::List(c) => {
+                c[row] = match v {
+                    OnlineValue::List(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    fn column(self, name: &str) -> Column {
+        match self {
+            Values::Int(c) => Column::new(name.into(), c),
+            Values::Float(c) => Column::new(name.into(), c),
+            Values::Str(c) => Column::new(name.into(), c),
+            Values::Bool(c) => Column::new(name.into(), c),
+            Values::List(c) => {
+                let mut lists: ListChunked = c
+                    .into_iter()
+                    .map(|v| v.map(|v| Series::new("".into(), v)))
+                    .collect();
+                lists.rename(name.into());
+                lists.into_series().into()
+            }
+        }
+    }
+}
+
+/// Status codes while reading (the snapshot's words, in `STATUS_WORDS` order).
+const MISSING: u8 = 0;
+const STATUS_WORDS: [&str; 4] = ["missing", "present", "null", "decode_error"];
+
+fn status_code(cell: &Cell) -> u8 {
+    match cell {
+        Cell::Missing => MISSING,
+        Cell::Present(_) => 1,
+        Cell::Null => 2,
+        Cell::DecodeError(_) => 3,
+    }
+}
+
+/// One feature's column set while reading. Timestamps and versions are allocated on the
+/// first one seen (most stores have neither).
 struct FeatureColumns {
     name: String,
-    dtype: Dtype,
-    cells: Vec<Cell>,
-    ts: Vec<Option<i64>>,
-    version: Vec<Option<String>>,
+    values: Values,
+    status: Vec<u8>,
+    ts: Option<Vec<Option<i64>>>,
+    version: Option<Vec<Option<String>>>,
 }
 
 /// Collects cells row by row (rows = the sampled keys, in order) and makes the frame.
@@ -38,10 +134,10 @@ impl OnlineFrameBuilder {
                 .iter()
                 .map(|(name, dtype)| FeatureColumns {
                     name: name.clone(),
-                    dtype: *dtype,
-                    cells: vec![Cell::Missing; rows],
-                    ts: vec![None; rows],
-                    version: vec![None; rows],
+                    values: Values::new(*dtype, rows),
+                    status: vec![MISSING; rows],
+                    ts: None,
+                    version: None,
                 })
                 .collect(),
         }
@@ -59,99 +155,41 @@ impl OnlineFrameBuilder {
         ts: Option<i64>,
         version: Option<String>,
     ) {
+        let rows = self.rows;
         let f = &mut self.features[feature];
-        f.cells[row] = cell;
-        f.ts[row] = ts;
-        f.version[row] = version;
+        f.status[row] = status_code(&cell);
+        if let Cell::Present(v) = cell {
+            f.values.set(row, v);
+        }
+        if ts.is_some() || f.ts.is_some() {
+            f.ts.get_or_insert_with(|| vec![None; rows])[row] = ts;
+        }
+        if version.is_some() || f.version.is_some() {
+            f.version.get_or_insert_with(|| vec![None; rows])[row] = version;
+        }
     }
 
     /// The frame: `keys` (the sampled key columns, one row per key) then the online columns.
     pub fn finish(self, keys: &DataFrame) -> PolarsResult<DataFrame> {
+        let rows = self.rows;
         let mut cols: Vec<Column> = keys.columns().to_vec();
         cols.push(Column::new(KEY_PRESENT.into(), self.key_present));
         for f in self.features {
-            cols.push(value_column(&f.name, f.dtype, &f.cells));
+            cols.push(f.values.column(&f.name));
             cols.push(Column::new(
                 format!("{}{STATUS}", f.name).into(),
-                f.cells.iter().map(|c| c.status()).collect::<Vec<_>>(),
+                f.status
+                    .iter()
+                    .map(|c| STATUS_WORDS[*c as usize])
+                    .collect::<Vec<_>>(),
             ));
-            cols.push(Column::new(format!("{}{TS}", f.name).into(), f.ts).cast(
+            let ts = f.ts.unwrap_or_else(|| vec![None; rows]);
+            cols.push(Column::new(format!("{}{TS}", f.name).into(), ts).cast(
                 &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
             )?);
-            cols.push(Column::new(
-                format!("{}{VERSION}", f.name).into(),
-                f.version,
-            ));
+            let version = f.version.unwrap_or_else(|| vec![None; rows]);
+            cols.push(Column::new(format!("{}{VERSION}", f.name).into(), version));
         }
         DataFrame::new(self.rows, cols)
-    }
-}
-
-fn value_column(name: &str, dtype: Dtype, cells: &[Cell]) -> Column {
-    let get = |c: &Cell| match c {
-        Cell::Present(v) => Some(v.clone()),
-        _ => None,
-    };
-    match dtype {
-        Dtype::Int64 => Column::new(
-            name.into(),
-            cells
-                .iter()
-                .map(|c| match get(c) {
-                    Some(OnlineValue::Int(i)) => Some(i),
-                    Some(OnlineValue::Bool(b)) => Some(b as i64),
-                    Some(OnlineValue::Float(f)) if f.fract() == 0.0 => Some(f as i64),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Dtype::Float64 => Column::new(
-            name.into(),
-            cells
-                .iter()
-                .map(|c| match get(c) {
-                    Some(OnlineValue::Float(f)) => Some(f),
-                    Some(OnlineValue::Int(i)) => Some(i as f64),
-                    Some(OnlineValue::Bool(b)) => Some(b as i64 as f64),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Dtype::String => Column::new(
-            name.into(),
-            cells
-                .iter()
-                .map(|c| match get(c) {
-                    Some(OnlineValue::Str(s)) => Some(s),
-                    Some(OnlineValue::Int(i)) => Some(i.to_string()),
-                    Some(OnlineValue::Float(f)) => Some(f.to_string()),
-                    Some(OnlineValue::Bool(b)) => Some(b.to_string()),
-                    Some(OnlineValue::List(v)) => Some(format!("{v:?}")),
-                    None => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Dtype::FloatList => {
-            let mut lists: ListChunked = cells
-                .iter()
-                .map(|c| match get(c) {
-                    Some(OnlineValue::List(v)) => Some(Series::new("".into(), v)),
-                    _ => None,
-                })
-                .collect();
-            lists.rename(name.into());
-            lists.into_series().into()
-        }
-        Dtype::Bool => Column::new(
-            name.into(),
-            cells
-                .iter()
-                .map(|c| match get(c) {
-                    Some(OnlineValue::Bool(b)) => Some(b),
-                    Some(OnlineValue::Int(i)) => Some(i != 0),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
     }
 }

@@ -8,6 +8,7 @@ pub mod frame;
 pub mod redis;
 pub mod snapshot;
 pub mod template;
+pub mod wire;
 
 pub use decode::{Cell, OnlineValue};
 pub use frame::{OnlineFrameBuilder, KEY_PRESENT};

@@ -13,11 +13,13 @@
 use super::decode::{decode_json, decode_text, parse_timestamp, Cell};
 use super::frame::OnlineFrameBuilder;
 use super::template::render;
+use super::wire::{Target, Wire, WireError};
 use super::{redact_url, OnlineError};
 use crate::registry::placeholders;
 use crate::registry::{Dtype, Feature, Layout, Online};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use polars::prelude::*;
+use redis_protocol::resp2::types::BytesFrame;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -494,19 +496,93 @@ pub fn plan(
 }
 
 /// A reply, or the server's error for that one command (e.g. `WRONGTYPE`).
-type Reply = Result<redis::Value, String>;
+/// One command's reply, or the server's error for it.
+pub type Reply = Result<BytesFrame, String>;
 
+/// The connections of a read: the `redis` crate's clients, or direct connections
+/// ([`super::wire`]) pooled for a standalone server.
 #[derive(Clone)]
 enum Conn {
     Single(redis::aio::MultiplexedConnection),
     Cluster(redis::cluster_async::ClusterConnection),
+    Direct(Arc<DirectPool>),
 }
 
-async fn query(conn: &mut Conn, pipe: &redis::Pipeline) -> redis::RedisResult<Vec<redis::Value>> {
-    match conn {
-        Conn::Single(c) => pipe.query_async(c).await,
-        Conn::Cluster(c) => pipe.query_async(c).await,
+/// Idle direct connections; a batch takes one, gives it back when done, and drops it on an
+/// error (the next attempt connects anew).
+struct DirectPool {
+    target: Target,
+    idle: Mutex<Vec<Wire>>,
+}
+
+/// Why a batch failed, and whether trying again could help.
+enum QueryError {
+    Transient(String),
+    Fatal(String),
+}
+
+impl From<redis::RedisError> for QueryError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            QueryError::Transient(e.to_string())
+        } else {
+            QueryError::Fatal(e.to_string())
+        }
     }
+}
+
+impl From<WireError> for QueryError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Transient(m) => QueryError::Transient(m),
+            WireError::Fatal(m) => QueryError::Fatal(m),
+        }
+    }
+}
+
+async fn query(conn: &mut Conn, cmds: &[&Cmd]) -> Result<Vec<BytesFrame>, QueryError> {
+    let values: Vec<redis::Value> = match conn {
+        Conn::Single(c) => pipeline(cmds).query_async(c).await?,
+        Conn::Cluster(c) => pipeline(cmds).query_async(c).await?,
+        Conn::Direct(pool) => {
+            let mut packed = bytes::BytesMut::with_capacity(cmds.len() * 64);
+            let mut args: Vec<&[u8]> = Vec::new();
+            for c in cmds {
+                args.clear();
+                match c {
+                    Cmd::Hmget { key, fields } => {
+                        args.push(b"HMGET");
+                        args.push(key);
+                        args.extend(fields.iter().map(|f| f.as_slice()));
+                    }
+                    Cmd::Get { key } => {
+                        args.push(b"GET");
+                        args.push(key);
+                    }
+                    Cmd::Mget { keys } => {
+                        args.push(b"MGET");
+                        args.extend(keys.iter().map(|k| k.as_slice()));
+                    }
+                }
+                super::wire::pack(&args, &mut packed)?;
+            }
+            let idle = pool.idle.lock().ok().and_then(|mut v| v.pop());
+            let mut wire = match idle {
+                Some(w) => w,
+                None => Wire::connect(&pool.target).await?,
+            };
+            let frames = wire.query(&packed, cmds.len()).await?;
+            if let Ok(mut v) = pool.idle.lock() {
+                v.push(wire);
+            }
+            return Ok(frames);
+        }
+    };
+    Ok(values.into_iter().map(super::wire::frame_of).collect())
 }
 
 fn install_crypto() {
@@ -554,6 +630,24 @@ async fn connect(opts: &RedisOptions) -> Result<Conn, String> {
         }),
         None => None,
     };
+    if !opts.cluster {
+        let ca = match &opts.ca_file {
+            Some(p) => Some(std::fs::read(p).map_err(|e| format!("CA file {}: {e}", p.display()))?),
+            None => None,
+        };
+        if let Some(target) = Target::from_url(&url, ca.as_deref())? {
+            let wire = tokio::time::timeout(opts.timeout, Wire::connect(&target))
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| match e {
+                    WireError::Transient(m) | WireError::Fatal(m) => m,
+                })?;
+            return Ok(Conn::Direct(Arc::new(DirectPool {
+                target,
+                idle: Mutex::new(vec![wire]),
+            })));
+        }
+    }
     if opts.cluster {
         let mut builder = redis::cluster::ClusterClientBuilder::new(vec![url.as_str()])
             .connection_timeout(opts.timeout)
@@ -649,14 +743,13 @@ async fn run_batch(
     cmds: Vec<&Cmd>,
     pacer: &Pacer,
 ) -> Result<Vec<Reply>, String> {
-    let pipe = pipeline(&cmds);
     tokio::time::sleep(pacer.delay(cmds.len())).await;
     let deadline = Instant::now() + opts.timeout * 2;
     let mut conn = conn;
     let mut attempt = 0u32;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let result = tokio::time::timeout(left.min(opts.timeout), query(&mut conn, &pipe)).await;
+        let result = tokio::time::timeout(left.min(opts.timeout), query(&mut conn, &cmds)).await;
         let err = match result {
             Ok(Ok(values)) => {
                 if values.len() != cmds.len() {
@@ -669,12 +762,10 @@ async fn run_batch(
                 let replies: Vec<Reply> = values
                     .into_iter()
                     .map(|v| match v {
-                        redis::Value::ServerError(e) => Err(e.to_string()),
+                        BytesFrame::Error(e) => Err(e.to_string()),
                         other => Ok(other),
                     })
                     .collect();
-                // Errors about the connection's rights fail the read; others (WRONGTYPE)
-                // belong to their key.
                 if let Some(Err(e)) = replies.iter().find(|r| {
                     r.as_ref().err().is_some_and(|e| {
                         [
@@ -693,16 +784,8 @@ async fn run_batch(
                 }
                 return Ok(replies);
             }
-            Ok(Err(e)) => {
-                if !(e.is_io_error()
-                    || e.is_timeout()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal())
-                {
-                    return Err(e.to_string());
-                }
-                e.to_string()
-            }
+            Ok(Err(QueryError::Fatal(e))) => return Err(e),
+            Ok(Err(QueryError::Transient(e))) => e,
             Err(_) => format!("no reply within {:.1}s", opts.timeout.as_secs_f64()),
         };
         attempt += 1;
@@ -711,32 +794,68 @@ async fn run_batch(
             return Err(format!("{err} (after {attempt} attempt(s))"));
         }
         tokio::time::sleep(backoff).await;
-        if let Ok(c) = connect(opts).await {
-            conn = c;
+        // The direct pool connects anew by itself; the redis crate's clients are replaced.
+        if !matches!(conn, Conn::Direct(_)) {
+            if let Ok(c) = connect(opts).await {
+                conn = c;
+            }
         }
     }
 }
 
-/// Executes the plan; the replies come back in command order.
-pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineError> {
-    let unavailable = |message: String| OnlineError::Unavailable {
-        url: redact_url(&opts.url),
-        message,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| unavailable(e.to_string()))?;
-    rt.block_on(async {
-        // One connection per batch in flight (a Cluster client multiplexes by itself).
-        let first = connect(opts).await.map_err(&unavailable)?;
-        let mut conns = vec![first];
-        if !opts.cluster {
-            for _ in 1..opts.concurrency.max(1) {
-                conns.push(connect(opts).await.map_err(&unavailable)?);
+/// An open read: the runtime, the connections and the pacer, kept across chunks.
+pub struct Session<'o> {
+    opts: &'o RedisOptions,
+    rt: tokio::runtime::Runtime,
+    conns: Vec<Conn>,
+    pacer: Pacer,
+    /// Batches in flight, across the chunks being read at once: at most `concurrency`.
+    in_flight: tokio::sync::Semaphore,
+}
+
+impl<'o> Session<'o> {
+    /// Starts the runtime and connects (the `redis` crate's clients: one connection per batch
+    /// in flight; a Cluster client multiplexes by itself; a direct pool opens its connections
+    /// as batches need them, at most `concurrency`).
+    pub fn open(opts: &'o RedisOptions) -> Result<Session<'o>, OnlineError> {
+        let unavailable = |message: String| OnlineError::Unavailable {
+            url: redact_url(&opts.url),
+            message,
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(e.to_string()))?;
+        let conns = rt.block_on(async {
+            let first = connect(opts).await.map_err(&unavailable)?;
+            let mut conns = vec![first];
+            if !opts.cluster && !matches!(conns[0], Conn::Direct(_)) {
+                for _ in 1..opts.concurrency.max(1) {
+                    conns.push(connect(opts).await.map_err(&unavailable)?);
+                }
             }
-        }
+            Ok::<_, OnlineError>(conns)
+        })?;
+        Ok(Session {
+            opts,
+            rt,
+            conns,
+            pacer: Pacer {
+                rate: opts.max_ops_per_sec,
+                next: Mutex::new(Instant::now()),
+            },
+            in_flight: tokio::sync::Semaphore::new(opts.concurrency.max(1)),
+        })
+    }
+
+    /// Runs the plan's commands; the replies in plan order.
+    pub fn fetch(&self, plan: &Plan) -> Result<Vec<Reply>, OnlineError> {
+        let opts = self.opts;
+        let unavailable = |message: String| OnlineError::Unavailable {
+            url: redact_url(&opts.url),
+            message,
+        };
         // Batches: consecutive commands; in Cluster mode the commands of one hash slot.
         let groups: Vec<Vec<usize>> = if opts.cluster {
             let mut by_slot: HashMap<redis::cluster_routing::Slot, usize> = HashMap::new();
@@ -759,25 +878,21 @@ pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineErr
             .iter()
             .flat_map(|g| g.chunks(size).map(|c| c.to_vec()))
             .collect();
-        let pacer = Pacer {
-            rate: opts.max_ops_per_sec,
-            next: Mutex::new(Instant::now()),
-        };
-        let pacer = Arc::new(pacer);
-        let results: Vec<(Vec<usize>, Vec<Reply>)> =
+        let results: Vec<(Vec<usize>, Vec<Reply>)> = self.rt.block_on(async {
             stream::iter(batches.into_iter().enumerate().map(|(bi, idx)| {
-                let conn = conns[bi % conns.len()].clone();
-                let pacer = pacer.clone();
+                let conn = self.conns[bi % self.conns.len()].clone();
                 async move {
+                    let _permit = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
                     let cmds: Vec<&Cmd> = idx.iter().map(|&i| &plan.cmds[i]).collect();
-                    let replies = run_batch(opts, conn, cmds, &pacer).await?;
+                    let replies = run_batch(opts, conn, cmds, &self.pacer).await?;
                     Ok::<_, String>((idx, replies))
                 }
             }))
             .buffer_unordered(opts.concurrency.max(1))
             .try_collect()
             .await
-            .map_err(&unavailable)?;
+            .map_err(&unavailable)
+        })?;
         let mut out: Vec<Option<Reply>> = (0..plan.cmds.len()).map(|_| None).collect();
         for (idx, replies) in results {
             for (i, r) in idx.into_iter().zip(replies) {
@@ -788,7 +903,12 @@ pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineErr
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err("no reply".into())))
             .collect())
-    })
+    }
+}
+
+/// Runs a planned read's commands on new connections; the replies in plan order.
+pub fn execute(opts: &RedisOptions, plan: &Plan) -> Result<Vec<Reply>, OnlineError> {
+    Session::open(opts)?.fetch(plan)
 }
 
 /// Raw bytes at a location: `Ok(None)` when nil/absent; `Err` for a server error.
@@ -806,14 +926,16 @@ fn raw_at<'a>(
                 .as_ref()
                 .map_err(|e| e.clone())?;
             let v = match r {
-                redis::Value::Array(items) => items.get(*index as usize),
+                BytesFrame::Array(items) => items.get(*index as usize),
                 other => Some(other),
             };
             Ok(match v {
-                Some(redis::Value::BulkString(b)) => Some(RawItem::Bytes(b)),
-                Some(redis::Value::SimpleString(s)) => Some(RawItem::Bytes(s.as_bytes())),
-                Some(redis::Value::Int(i)) => Some(RawItem::Owned(i.to_string())),
-                Some(redis::Value::Nil) | None => None,
+                Some(BytesFrame::BulkString(b)) | Some(BytesFrame::SimpleString(b)) => {
+                    Some(RawItem::Bytes(b))
+                }
+                Some(BytesFrame::Integer(i)) => Some(RawItem::Owned(i.to_string())),
+                Some(BytesFrame::Null) | None => None,
+                Some(BytesFrame::Error(e)) => return Err(e.to_string()),
                 Some(other) => return Err(format!("unexpected reply {other:?}")),
             })
         }
@@ -830,11 +952,11 @@ fn raw_at<'a>(
                 .map_err(|e| e.clone())?;
             if !json_cache.contains_key(cmd) {
                 let parsed = match r {
-                    redis::Value::BulkString(b) => Some(
+                    BytesFrame::BulkString(b) => Some(
                         serde_json::from_slice::<serde_json::Value>(b)
                             .map_err(|e| format!("not JSON: {e}"))?,
                     ),
-                    redis::Value::Nil => None,
+                    BytesFrame::Null => None,
                     other => return Err(format!("unexpected reply {other:?}")),
                 };
                 json_cache.insert(*cmd, parsed);
@@ -975,14 +1097,37 @@ pub fn read(
     let feats: Vec<&Feature> = features.iter().map(|(f, _)| *f).collect();
     let spec: Vec<(String, Dtype)> = features.iter().map(|(f, d)| (f.name.clone(), *d)).collect();
     let mut b = OnlineFrameBuilder::new(keys.height(), &spec);
-    for (ci, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
-        let plan = plan(online, &feats, key_names, chunk, opts.cluster)?;
-        let replies = execute(opts, &plan)?;
-        decode_into(&mut b, ci * CHUNK_ROWS, online, features, &plan, &replies);
-        if let Some(p) = &opts.progress {
-            p.inc(chunk.len() as u64);
+    let session = Session::open(opts)?;
+    // While one chunk's replies are decoded here, the next chunk is read on another thread.
+    std::thread::scope(|scope| {
+        type Fetch<'s> = std::thread::ScopedJoinHandle<'s, Result<Vec<Reply>, OnlineError>>;
+        let mut pending: Option<(usize, Arc<Plan>, Fetch)> = None;
+        let mut decode = |(ci, plan, fetch): (usize, Arc<Plan>, Fetch)| {
+            let replies = fetch.join().map_err(|_| OnlineError::Input {
+                what: "read".into(),
+                message: "the reading thread stopped".into(),
+            })??;
+            decode_into(&mut b, ci * CHUNK_ROWS, online, features, &plan, &replies);
+            if let Some(p) = &opts.progress {
+                p.inc(plan.rows as u64);
+            }
+            Ok::<_, OnlineError>(())
+        };
+        for (ci, chunk) in rows.chunks(CHUNK_ROWS).enumerate() {
+            let plan = Arc::new(plan(online, &feats, key_names, chunk, opts.cluster)?);
+            let for_fetch = plan.clone();
+            let session = &session;
+            let fetch = scope.spawn(move || session.fetch(&for_fetch));
+            if let Some(prev) = pending.take() {
+                decode(prev)?;
+            }
+            pending = Some((ci, plan, fetch));
         }
-    }
+        if let Some(prev) = pending.take() {
+            decode(prev)?;
+        }
+        Ok::<_, OnlineError>(())
+    })?;
     b.finish(keys).map_err(|e| OnlineError::Input {
         what: "online frame".into(),
         message: e.to_string(),

@@ -698,3 +698,102 @@ fn cluster_read_as_a_read_only_acl_user() {
     let n = df.column("n").unwrap().i64().unwrap();
     assert!((0..60).all(|r| n.get(r) == Some(r as i64 + 1)));
 }
+
+/// The direct connections (redis-protocol frames, `redis://`) read exactly what the `redis`
+/// crate's client reads (`?protocol=resp3` keeps that client), for every layout, with every
+/// kind of stored value, from a database other than 0 (`SELECT`).
+#[test]
+fn direct_connections_read_what_the_redis_client_reads() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let srv = RedisServer::start(&[]);
+    let client = redis::Client::open(format!("{}/2", srv.url())).unwrap();
+    let cell = prop_oneof![
+        Just(None),
+        (-1_000_000i64..1_000_000).prop_map(|i| Some(i.to_string())),
+        (-1e9f64..1e9).prop_map(|f| Some(format!("{f:e}"))),
+        Just(Some("None".to_string())),
+        Just(Some(String::new())),
+        Just(Some("true".to_string())),
+        "[a-zé ]{0,12}".prop_map(Some),
+    ];
+    let row = (prop::collection::vec(cell, 4), 0u8..4);
+    let mut runner = TestRunner::new(Config {
+        cases: 4,
+        ..Config::default()
+    });
+    let layouts = [
+        HASH.to_string(),
+        "[online]\nlayout = \"json\"\nkey = \"j:{user_id}\"\ntimestamp_field = \"ts\"\n"
+            .to_string(),
+        "[online]\nlayout = \"string\"\nkey = \"s:{feature}:{user_id}\"\n".to_string(),
+    ];
+    runner
+        .run(&prop::collection::vec(row, 1..150), |rows| {
+            let mut c = client.get_connection().unwrap();
+            let _: () = redis::cmd("FLUSHDB").query(&mut c).unwrap();
+            let names = ["n", "s", "city", "flag"];
+            for (id, (cells, kind)) in rows.iter().enumerate() {
+                let present: Vec<(&str, &str)> = names
+                    .iter()
+                    .zip(cells)
+                    .filter_map(|(n, v)| v.as_deref().map(|v| (*n, v)))
+                    .collect();
+                match kind {
+                    0 => {} // no key at all
+                    3 => {
+                        // The wrong type for every layout: a list.
+                        for k in [format!("user:{id}"), format!("j:{id}")] {
+                            let _: i64 = redis::cmd("RPUSH").arg(k).arg("x").query(&mut c).unwrap();
+                        }
+                    }
+                    _ => {
+                        let mut fields = present.clone();
+                        fields.push(("_ts", "1796392800"));
+                        hset(&mut c, &format!("user:{id}"), &fields);
+                        let obj: serde_json::Map<String, serde_json::Value> = present
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                            .chain([("ts".to_string(), serde_json::json!(1796392800))])
+                            .collect();
+                        let _: () = redis::cmd("SET")
+                            .arg(format!("j:{id}"))
+                            .arg(serde_json::Value::Object(obj).to_string())
+                            .query(&mut c)
+                            .unwrap();
+                        for (k, v) in &present {
+                            let _: () = redis::cmd("SET")
+                                .arg(format!("s:{k}:{id}"))
+                                .arg(*v)
+                                .query(&mut c)
+                                .unwrap();
+                        }
+                    }
+                }
+            }
+            let ids: Vec<i64> = (0..rows.len() as i64).collect();
+            for layout in &layouts {
+                let (_d, reg) = registry(layout);
+                let direct = read(&format!("{}/2", srv.url()), &reg, &ids).unwrap();
+                let client = read(&format!("{}/2?protocol=resp3", srv.url()), &reg, &ids).unwrap();
+                prop_assert!(
+                    direct.equals_missing(&client),
+                    "{layout}\ndirect:\n{direct}\nredis client:\n{client}"
+                );
+                // Something was read (not two empty frames).
+                let present = direct
+                    .column("__key_present")
+                    .unwrap()
+                    .bool()
+                    .unwrap()
+                    .sum()
+                    .unwrap_or(0);
+                let expected = rows.iter().filter(|(_, k)| *k != 0).count() as u32;
+                if !layout.contains("string") {
+                    prop_assert_eq!(present, expected, "{}", layout);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
