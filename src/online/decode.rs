@@ -60,6 +60,14 @@ fn preview(bytes: &[u8]) -> String {
 
 /// Decodes stored bytes as text of the dtype.
 pub fn decode_text(bytes: &[u8], dtype: Dtype, null_markers: &[String]) -> Cell {
+    // The common case first: a plain number, parsed from the bytes (fast-float2, the parser
+    // Polars uses; it accepts a subset of what Rust's `str::parse` does, with the same
+    // values, which a test checks). Anything else takes the general path below.
+    if dtype == Dtype::Float64 && !null_markers.iter().any(|m| m.as_bytes() == bytes) {
+        if let Ok(f) = fast_float2::parse::<f64, _>(bytes) {
+            return Cell::Present(OnlineValue::Float(f));
+        }
+    }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Cell::DecodeError(format!("not UTF-8 text: {:?}", preview(bytes)));
     };
@@ -227,6 +235,31 @@ mod tests {
             decode_text(&[0xff, 0xfe], Dtype::String, &[]),
             Cell::DecodeError(_)
         ));
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast float parser accepts, Rust's parser accepts with the same value,
+        /// so the fast path never changes a decoded value.
+        #[test]
+        fn fast_float_path_agrees_with_str_parse(t in "[-+ ]?[0-9]{0,6}[.]?[0-9]{0,6}([eE][-+]?[0-9]{0,3})?|[-+]?(nan|NaN|inf|Infinity|INF|infinity)[ ]?|[0-9a-fx._ ]{0,8}") {
+            if let Ok(f) = fast_float2::parse::<f64, _>(t.as_bytes()) {
+                let g: f64 = t.parse().map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{t:?}: {e}")))?;
+                proptest::prop_assert!(f.to_bits() == g.to_bits() || (f.is_nan() && g.is_nan()), "{t:?}: {f} vs {g}");
+            }
+            // And the fast path decodes as the general path would have.
+            let fast = decode_text(t.as_bytes(), Dtype::Float64, &[]);
+            let slow = match t.trim().parse::<f64>() {
+                _ if t.trim().is_empty() => Cell::Null,
+                Ok(f) => Cell::Present(OnlineValue::Float(f)),
+                Err(_) => Cell::DecodeError(String::new()),
+            };
+            match (&fast, &slow) {
+                (Cell::Present(OnlineValue::Float(a)), Cell::Present(OnlineValue::Float(b))) => {
+                    proptest::prop_assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{t:?}")
+                }
+                _ => proptest::prop_assert_eq!(fast.status(), slow.status(), "{:?}", t),
+            }
+        }
     }
 
     #[test]

@@ -78,8 +78,12 @@ impl Values {
 
     fn column(self, name: &str) -> Column {
         match self {
-            Values::Int(c) => Column::new(name.into(), c),
-            Values::Float(c) => Column::new(name.into(), c),
+            Values::Int(c) => Int64Chunked::from_iter_options(name.into(), c.into_iter())
+                .into_series()
+                .into(),
+            Values::Float(c) => Float64Chunked::from_iter_options(name.into(), c.into_iter())
+                .into_series()
+                .into(),
             Values::Str(c) => Column::new(name.into(), c),
             Values::Bool(c) => Column::new(name.into(), c),
             Values::List(c) => {
@@ -176,19 +180,26 @@ impl OnlineFrameBuilder {
         cols.push(Column::new(KEY_PRESENT.into(), self.key_present));
         for f in self.features {
             cols.push(f.values.column(&f.name));
-            cols.push(Column::new(
-                format!("{}{STATUS}", f.name).into(),
-                f.status
-                    .iter()
-                    .map(|c| STATUS_WORDS[*c as usize])
-                    .collect::<Vec<_>>(),
-            ));
-            let ts = f.ts.unwrap_or_else(|| vec![None; rows]);
-            cols.push(Column::new(format!("{}{TS}", f.name).into(), ts).cast(
-                &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
-            )?);
-            let version = f.version.unwrap_or_else(|| vec![None; rows]);
-            cols.push(Column::new(format!("{}{VERSION}", f.name).into(), version));
+            // The status words gathered from the four (no string built per row).
+            let codes =
+                IdxCa::from_vec("".into(), f.status.iter().map(|c| *c as IdxSize).collect());
+            let words =
+                StringChunked::from_slice(format!("{}{STATUS}", f.name).into(), &STATUS_WORDS);
+            cols.push(words.take(&codes)?.into_series().into());
+            let ts_name = format!("{}{TS}", f.name).into();
+            let ts_dtype = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+            cols.push(match f.ts {
+                Some(ts) => Int64Chunked::from_iter_options(ts_name, ts.into_iter())
+                    .into_series()
+                    .cast(&ts_dtype)?
+                    .into(),
+                None => Column::full_null(ts_name, rows, &ts_dtype),
+            });
+            let version_name = format!("{}{VERSION}", f.name).into();
+            cols.push(match f.version {
+                Some(v) => Column::new(version_name, v),
+                None => Column::full_null(version_name, rows, &DataType::String),
+            });
         }
         DataFrame::new(self.rows, cols)
     }

@@ -13,7 +13,7 @@
 use super::decode::{decode_json, decode_text, parse_timestamp, Cell};
 use super::frame::OnlineFrameBuilder;
 use super::template::render;
-use super::wire::{Target, Wire, WireError};
+use super::wire::{self, Target, Wire, WireError};
 use super::{redact_url, OnlineError};
 use crate::registry::placeholders;
 use crate::registry::{Dtype, Feature, Layout, Online};
@@ -549,26 +549,33 @@ async fn query(conn: &mut Conn, cmds: &[&Cmd]) -> Result<Vec<BytesFrame>, QueryE
         Conn::Single(c) => pipeline(cmds).query_async(c).await?,
         Conn::Cluster(c) => pipeline(cmds).query_async(c).await?,
         Conn::Direct(pool) => {
-            let mut packed = bytes::BytesMut::with_capacity(cmds.len() * 64);
-            let mut args: Vec<&[u8]> = Vec::new();
+            let mut packed: Vec<u8> = Vec::with_capacity(cmds.len() * 64);
+            // The field list an HMGET shares with its neighbours, encoded once.
+            let mut shared: Option<(&Arc<Vec<Vec<u8>>>, Vec<u8>)> = None;
             for c in cmds {
-                args.clear();
                 match c {
                     Cmd::Hmget { key, fields } => {
-                        args.push(b"HMGET");
-                        args.push(key);
-                        args.extend(fields.iter().map(|f| f.as_slice()));
+                        wire::pack_header(2 + fields.len(), &mut packed);
+                        wire::pack_args(&[b"HMGET".as_slice(), key], &mut packed);
+                        match &shared {
+                            Some((f, enc)) if Arc::ptr_eq(f, fields) => {
+                                packed.extend_from_slice(enc)
+                            }
+                            _ => {
+                                let mut enc = Vec::new();
+                                wire::pack_args(fields, &mut enc);
+                                packed.extend_from_slice(&enc);
+                                shared = Some((fields, enc));
+                            }
+                        }
                     }
-                    Cmd::Get { key } => {
-                        args.push(b"GET");
-                        args.push(key);
-                    }
+                    Cmd::Get { key } => wire::pack(&[b"GET".as_slice(), key], &mut packed),
                     Cmd::Mget { keys } => {
-                        args.push(b"MGET");
-                        args.extend(keys.iter().map(|k| k.as_slice()));
+                        wire::pack_header(1 + keys.len(), &mut packed);
+                        wire::pack_args(&[b"MGET"], &mut packed);
+                        wire::pack_args(keys, &mut packed);
                     }
                 }
-                super::wire::pack(&args, &mut packed)?;
             }
             let idle = pool.idle.lock().ok().and_then(|mut v| v.pop());
             let mut wire = match idle {
@@ -823,7 +830,12 @@ impl<'o> Session<'o> {
             message,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(
+                std::env::var("XW")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(2),
+            )
             .enable_all()
             .build()
             .map_err(|e| unavailable(e.to_string()))?;
@@ -929,15 +941,7 @@ fn raw_at<'a>(
                 BytesFrame::Array(items) => items.get(*index as usize),
                 other => Some(other),
             };
-            Ok(match v {
-                Some(BytesFrame::BulkString(b)) | Some(BytesFrame::SimpleString(b)) => {
-                    Some(RawItem::Bytes(b))
-                }
-                Some(BytesFrame::Integer(i)) => Some(RawItem::Owned(i.to_string())),
-                Some(BytesFrame::Null) | None => None,
-                Some(BytesFrame::Error(e)) => return Err(e.to_string()),
-                Some(other) => return Err(format!("unexpected reply {other:?}")),
-            })
+            raw_item(v)
         }
         Loc::Json { cmd, member } => {
             let cmd = &(*cmd as usize);
@@ -971,6 +975,19 @@ fn raw_at<'a>(
             }
         }
     }
+}
+
+/// An element of a reply as raw text: `Ok(None)` when nil/absent; `Err` for a server error.
+fn raw_item(v: Option<&BytesFrame>) -> Result<Option<RawItem<'_>>, String> {
+    Ok(match v {
+        Some(BytesFrame::BulkString(b)) | Some(BytesFrame::SimpleString(b)) => {
+            Some(RawItem::Bytes(b))
+        }
+        Some(BytesFrame::Integer(i)) => Some(RawItem::Owned(i.to_string())),
+        Some(BytesFrame::Null) | None => None,
+        Some(BytesFrame::Error(e)) => return Err(e.to_string()),
+        Some(other) => return Err(format!("unexpected reply {other:?}")),
+    })
 }
 
 enum RawItem<'a> {
@@ -1014,6 +1031,12 @@ fn decode_into(
     plan: &Plan,
     replies: &[Reply],
 ) {
+    if let Some(template) = &plan.uniform {
+        if !template.iter().any(|w| w.feast) {
+            decode_uniform(b, first_row, online, features, template, replies);
+            return;
+        }
+    }
     let mut json_cache: HashMap<usize, Option<serde_json::Value>> = HashMap::new();
     for i in 0..plan.rows {
         let row = first_row + i;
@@ -1081,6 +1104,96 @@ fn decode_into(
     }
 }
 
+/// The common `hash` case, a uniform plan (reply `i` is row `i`, every reply holds the same
+/// fields): the same cells as the general path of [`decode_into`], without its per-cell
+/// lookups; each distinct timestamp and version field is decoded once per row.
+fn decode_uniform(
+    b: &mut OnlineFrameBuilder,
+    first_row: usize,
+    online: &Online,
+    features: &[(&Feature, Dtype)],
+    template: &[Want],
+    replies: &[Reply],
+) {
+    let index = |l: &Loc| match l {
+        Loc::Reply { index, .. } => *index as usize,
+        Loc::Json { .. } => usize::MAX,
+    };
+    let mut ts_fields: Vec<usize> = Vec::new();
+    let mut version_fields: Vec<usize> = Vec::new();
+    let slot = |fields: &mut Vec<usize>, l: &Option<Loc>| {
+        l.as_ref().map(|l| {
+            let i = index(l);
+            fields.iter().position(|f| *f == i).unwrap_or_else(|| {
+                fields.push(i);
+                fields.len() - 1
+            })
+        })
+    };
+    let slots: Vec<(usize, Option<usize>, Option<usize>)> = template
+        .iter()
+        .map(|w| {
+            (
+                index(&w.value),
+                slot(&mut ts_fields, &w.ts),
+                slot(&mut version_fields, &w.version),
+            )
+        })
+        .collect();
+    let mut ts: Vec<Option<i64>> = vec![None; ts_fields.len()];
+    let mut versions: Vec<Option<String>> = vec![None; version_fields.len()];
+    for (i, reply) in replies.iter().enumerate() {
+        let row = first_row + i;
+        let frame = match reply {
+            Ok(f) => f,
+            Err(e) => {
+                for fi in 0..features.len() {
+                    b.set(fi, row, Cell::DecodeError(e.clone()), None, None);
+                }
+                b.set_key_present(row, true);
+                continue;
+            }
+        };
+        // As `raw_at`: a reply that is not an array stands for each of its elements.
+        let item = |k: usize| match frame {
+            BytesFrame::Array(items) => items.get(k),
+            other => Some(other),
+        };
+        for (t, &k) in ts.iter_mut().zip(&ts_fields) {
+            *t = raw_item(item(k))
+                .ok()
+                .flatten()
+                .and_then(|r| text_of(&r))
+                .and_then(|t| parse_timestamp(&t));
+        }
+        for (v, &k) in versions.iter_mut().zip(&version_fields) {
+            *v = raw_item(item(k)).ok().flatten().and_then(|r| text_of(&r));
+        }
+        let mut any = false;
+        for (fi, (value, t, v)) in slots.iter().enumerate() {
+            let dtype = features[fi].1;
+            let cell = match raw_item(item(*value)) {
+                Err(e) => Cell::DecodeError(e),
+                Ok(None) => Cell::Missing,
+                Ok(Some(RawItem::Bytes(x))) => decode_text(x, dtype, &online.null_markers),
+                Ok(Some(RawItem::Owned(x))) => {
+                    decode_text(x.as_bytes(), dtype, &online.null_markers)
+                }
+                Ok(Some(RawItem::Json(_))) => Cell::DecodeError("unexpected JSON".into()),
+            };
+            any |= !matches!(cell, Cell::Missing);
+            b.set(
+                fi,
+                row,
+                cell,
+                t.and_then(|t| ts[t]),
+                v.and_then(|v| versions[v].clone()),
+            );
+        }
+        b.set_key_present(row, any);
+    }
+}
+
 /// Rows planned, read and decoded at a time: bounds the memory of a read to one chunk's
 /// commands and replies (the output frame aside).
 pub const CHUNK_ROWS: usize = 65_536;
@@ -1136,7 +1249,72 @@ pub fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::client_url;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn item() -> impl Strategy<Value = BytesFrame> {
+        prop_oneof![
+            Just(BytesFrame::Null),
+            (-1000i64..1000).prop_map(BytesFrame::Integer),
+            Just(BytesFrame::Error("ERR odd".into())),
+            prop_oneof![
+                Just("None"),
+                Just(""),
+                Just("abc"),
+                Just("true"),
+                Just("2.5e1"),
+                Just("-7"),
+                Just("1796392800000"),
+                Just("2026-11-30T00:00:00Z"),
+                Just("v1"),
+            ]
+            .prop_map(|t| BytesFrame::BulkString(t.as_bytes().to_vec().into())),
+        ]
+    }
+
+    fn reply() -> impl Strategy<Value = Reply> {
+        prop_oneof![
+            1 => Just(Err("WRONGTYPE Operation against a key holding the wrong kind of value".to_string())),
+            1 => Just(Ok(BytesFrame::Null)),
+            8 => prop::collection::vec(item(), 0..8).prop_map(|v| Ok(BytesFrame::Array(v))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// The uniform fast path decodes exactly as the general path does.
+        #[test]
+        fn uniform_decoding_matches_the_general_path(replies in prop::collection::vec(reply(), 1..40)) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("features.toml");
+            std::fs::write(&path, "[project]\nname = \"t\"\n[entities.user]\nkeys = [\"user_id\"]\n[sources.tx]\npath = \"tx.parquet\"\ntimestamp = \"ts\"\n\
+                [features.n]\nentity = \"user\"\nsource = \"tx\"\naggregation = \"count\"\ndtype = \"int64\"\n\
+                [features.s]\nentity = \"user\"\nsource = \"tx\"\nexpr = \"amount\"\naggregation = \"sum\"\ndtype = \"float64\"\n\
+                [features.city]\nentity = \"user\"\nsource = \"tx\"\nexpr = \"city\"\naggregation = \"last\"\ndtype = \"string\"\n\
+                [features.flag]\nentity = \"user\"\nsource = \"tx\"\nexpr = \"flag\"\naggregation = \"last\"\ndtype = \"bool\"\n\
+                [online]\nlayout = \"hash\"\nkey = \"user:{user_id}\"\nfield = \"{feature}\"\ntimestamp_field = \"_ts\"\nversion_field = \"_v\"\nnull_markers = [\"None\"]\n").expect("write");
+            let reg = crate::registry::Registry::load(&path).expect("registry");
+            let online = reg.online.as_ref().expect("online");
+            let feats: Vec<(&Feature, Dtype)> = reg.features.values().map(|f| (f, f.dtype.unwrap_or(Dtype::String))).collect();
+            let plain: Vec<&Feature> = feats.iter().map(|(f, _)| *f).collect();
+            let n = replies.len();
+            let rows: Vec<Vec<String>> = (0..n).map(|i| vec![i.to_string()]).collect();
+            let names = ["user_id".to_string()];
+            let uniform = plan(online, &plain, &names, &rows, false).expect("plan");
+            let template = uniform.uniform.clone().expect("a uniform plan");
+            let general = Plan {
+                cmds: uniform.cmds.clone(),
+                wants: (0..n).map(|i| template.iter().map(|w| w.shifted(i as u32)).collect()).collect(),
+                uniform: None,
+                rows: n,
+                members: Vec::new(),
+            };
+            let keys = DataFrame::new(n, vec![Column::new("user_id".into(), (0..n as i64).collect::<Vec<_>>())]).expect("keys");
+            let a = decode_replies(online, &feats, &keys, &uniform, &replies).expect("uniform");
+            let b = decode_replies(online, &feats, &keys, &general, &replies).expect("general");
+            prop_assert!(a.equals_missing(&b), "uniform:\n{a}\ngeneral:\n{b}");
+        }
+    }
 
     #[test]
     fn password_goes_into_urls_without_one() {
