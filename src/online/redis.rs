@@ -830,12 +830,7 @@ impl<'o> Session<'o> {
             message,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(
-                std::env::var("XW")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(2),
-            )
+            .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| unavailable(e.to_string()))?;
