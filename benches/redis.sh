@@ -42,4 +42,5 @@ for r in $(seq "$REPS"); do
   misses=$(redis-cli -p "$PORT" info stats | tr -d '\r' | sed -n 's/^keyspace_misses://p')
   echo "redis-benchmark: $rb (keyspace misses: $misses)"
   if [ "$misses" != "0" ]; then echo "the anchor read keys that do not exist: not comparable" >&2; exit 1; fi
+  python3 -c "import json,sys; print('ratio: %.2f' % (json.loads(sys.argv[1])['keys_per_sec'] / float(sys.argv[2].split()[0])))" "$o" "$rb"
 done
