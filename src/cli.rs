@@ -264,7 +264,8 @@ pub struct AuditArgs {
     /// Features to audit (default: all; one entity).
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub features: Vec<String>,
-    /// Output formats: table, json, markdown, junit, html (several need --output).
+    /// Output formats: table, json, markdown, junit, html (several need --output; with
+    /// --output and no --format, the table and every file).
     #[arg(long, value_delimiter = ',', value_name = "F,G")]
     pub format: Vec<String>,
     /// Write report files (report.json, report.md, junit.xml, report.html) into DIR.

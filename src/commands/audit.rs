@@ -94,7 +94,11 @@ pub fn run(args: &AuditArgs) -> CommandResult {
     let plan = plan(args)?;
     let report = audit::run(&plan)?;
     let names: Vec<&str> = if args.format.is_empty() {
-        vec!["table"]
+        // The table on the terminal; with --output, every file format too (SPEC §5).
+        match &args.output {
+            Some(_) => vec!["table", "json", "markdown", "junit", "html"],
+            None => vec!["table"],
+        }
     } else {
         args.format.iter().map(|s| s.as_str()).collect()
     };

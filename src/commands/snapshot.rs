@@ -98,12 +98,42 @@ pub fn typed_features<'a>(
 ) -> Result<Vec<(&'a Feature, Dtype)>, CommandError> {
     let feats = reg.select_features(names).map_err(CommandError::usage)?;
     let check = schema::check_against_data(reg);
-    if !check.problems.is_empty() {
-        let lines: Vec<String> = check
-            .problems
-            .iter()
-            .map(|p| format!("{}: {}", reg.path.display(), p))
-            .collect();
+    // Only what the selected features read matters here (`validate` checks everything).
+    let sources: std::collections::BTreeSet<&str> =
+        feats.iter().map(|f| f.source.as_str()).collect();
+    let selected: std::collections::BTreeSet<&str> =
+        feats.iter().map(|f| f.name.as_str()).collect();
+    let quoted = |context: &str, kind: &str| {
+        context
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(" '"))
+            .and_then(|r| r.strip_suffix('\''))
+            .map(str::to_string)
+    };
+    // Data that is not there is a source unavailable (exit 3), not a registry error.
+    if let Some((name, why)) = check
+        .unreadable
+        .iter()
+        .find(|(s, _)| sources.contains(s.as_str()))
+    {
+        return Err(CommandError::unavailable(format!(
+            "{}: source '{name}': {why}",
+            reg.path.display()
+        )));
+    }
+    let lines: Vec<String> = check
+        .problems
+        .iter()
+        .filter(
+            |p| match (quoted(&p.context, "source"), quoted(&p.context, "feature")) {
+                (Some(s), _) => sources.contains(s.as_str()),
+                (_, Some(f)) => selected.contains(f.as_str()),
+                _ => true,
+            },
+        )
+        .map(|p| format!("{}: {}", reg.path.display(), p))
+        .collect();
+    if !lines.is_empty() {
         return Err(CommandError::usage(lines.join("\n")));
     }
     Ok(feats

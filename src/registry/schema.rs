@@ -41,6 +41,7 @@ fn expr_dtype(e: Expr, schema: &Schema) -> Result<DataType, String> {
 /// (empty when the registry is valid) and, per source, its column schema.
 pub fn check_against_data(reg: &Registry) -> DataCheck {
     let mut problems = Vec::new();
+    let mut unreadable = BTreeMap::new();
     let mut dtypes: BTreeMap<String, Dtype> = BTreeMap::new();
     let mut schemas = BTreeMap::new();
     let mut p = |context: String, message: String| problems.push(Problem { context, message });
@@ -79,12 +80,14 @@ pub fn check_against_data(reg: &Registry) -> DataCheck {
                 }
                 schemas.insert(name.clone(), schema);
             }
-            Err(e) => p(
-                ctx,
-                e.to_string()
+            Err(e) => {
+                let message = e
+                    .to_string()
                     .trim_start_matches(&format!("source '{name}': "))
-                    .to_string(),
-            ),
+                    .to_string();
+                unreadable.insert(name.clone(), message.clone());
+                p(ctx, message)
+            }
         }
     }
 
@@ -271,6 +274,7 @@ pub fn check_against_data(reg: &Registry) -> DataCheck {
     }
     DataCheck {
         problems,
+        unreadable,
         schemas,
         dtypes,
     }
@@ -281,6 +285,9 @@ pub fn check_against_data(reg: &Registry) -> DataCheck {
 pub struct DataCheck {
     /// Empty when the registry is valid.
     pub problems: Vec<Problem>,
+    /// Sources whose data could not be read (no files, unreadable files), with why; also
+    /// among `problems`.
+    pub unreadable: BTreeMap<String, String>,
     /// Each readable source's schema.
     pub schemas: BTreeMap<String, SchemaRef>,
     /// Each checkable feature's value type: its `dtype`, else the computed type.

@@ -456,3 +456,90 @@ fn json_report_validates_against_the_schema() {
     std::fs::write(&bad, v.to_string()).unwrap();
     assert!(!check(&bad).status.success());
 }
+
+#[test]
+fn output_dir_without_format_writes_every_file_and_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args([
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+            "--sample",
+            "100",
+            "--output",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    for f in ["report.json", "report.md", "junit.xml", "report.html"] {
+        let len = std::fs::metadata(dir.path().join(f))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .len();
+        assert!(len > 100, "{f} is {len} bytes");
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dominant cause"));
+}
+
+/// Data that is not there is a source unavailable (exit 3) for the features that read it;
+/// features that do not read it are audited as usual.
+#[test]
+fn missing_parquet_exits_3_only_for_the_features_that_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("shop");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(shop())
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reg = skewaudit::registry::Registry::load(&copy.join("features.toml")).unwrap();
+    let reads = |src: &str| {
+        reg.features
+            .values()
+            .find(|f| f.source == src)
+            .map(|f| f.name.clone())
+            .expect("a feature reads the source")
+    };
+    let (hit, safe) = (reads("profiles"), reads("transactions"));
+    let gone = "profiles";
+    std::fs::remove_file(copy.join("profiles.parquet")).unwrap();
+    let run = |feature: &str| {
+        Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args(["audit", "--registry"])
+            .arg(copy.join("features.toml"))
+            .args([
+                "--as-of",
+                "2026-12-01T00:00:00Z",
+                "--sample",
+                "50",
+                "--format",
+                "json",
+                "--features",
+                feature,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run(&hit);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("source '{gone}'")), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = run(&safe);
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
