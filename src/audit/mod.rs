@@ -30,6 +30,9 @@ pub enum AuditError {
     Online(#[from] online::OnlineError),
     #[error(transparent)]
     Logs(#[from] logs::LogError),
+    /// The online store was read but could not be what the registry says (exit 3).
+    #[error("{0}")]
+    ReadErrors(String),
     #[error("{0}")]
     Other(String),
 }
@@ -41,6 +44,7 @@ impl AuditError {
             AuditError::Sample(sample::SampleError::Scan(_)) => exit::UNAVAILABLE,
             AuditError::Offline(offline::OfflineError::Scan(_)) => exit::UNAVAILABLE,
             AuditError::Online(online::OnlineError::Unavailable { .. }) => exit::UNAVAILABLE,
+            AuditError::ReadErrors(_) => exit::UNAVAILABLE,
             _ => exit::USAGE,
         }
     }
@@ -223,6 +227,7 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
                     .map_err(|e| AuditError::Other(format!("{}: {}", path.display(), e)))?
             }
         };
+        check_online_read(&frame, &feats, &key_names, &source.describe())?;
         let rows = Rows::from_frame(&frame, &feats, None, plan.as_of)?;
         let keyframe = frame
             .select(key_names.iter().map(|k| k.as_str()))
@@ -322,4 +327,78 @@ pub fn run(plan: &AuditPlan) -> Result<Report, AuditError> {
         },
         features,
     })
+}
+
+/// Below this many sampled keys (or values read) the online read is not judged as a whole.
+pub const READ_CHECK_MIN_ROWS: usize = 20;
+
+/// "Too many read errors" (SPEC §5, exit 3): an online read that cannot be what the registry
+/// describes. With at least [`READ_CHECK_MIN_ROWS`] sampled keys, the run stops when none of
+/// them is in the store (a wrong key template or database), or when more than half of a
+/// feature's stored values do not decode (a wrong dtype, layout or field). Fewer missing keys
+/// or decode errors are findings, counted in the report.
+fn check_online_read(
+    frame: &DataFrame,
+    feats: &[(&crate::registry::Feature, crate::registry::Dtype)],
+    key_names: &[String],
+    source: &str,
+) -> Result<(), AuditError> {
+    let n = frame.height();
+    if n < READ_CHECK_MIN_ROWS {
+        return Ok(());
+    }
+    let example = || {
+        key_names
+            .iter()
+            .map(|k| {
+                let v = frame
+                    .column(k)
+                    .ok()
+                    .and_then(|c| c.get(0).ok())
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default();
+                format!("{k}={v}")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let present = frame
+        .column(online::KEY_PRESENT)
+        .ok()
+        .and_then(|c| c.bool().ok().map(|b| b.sum().unwrap_or(0) as usize))
+        .unwrap_or(0);
+    if present == 0 {
+        return Err(AuditError::ReadErrors(format!(
+            "{source}: none of the {n} sampled keys is in the online store (e.g. {}): check \
+             [online] key and the database in the URL",
+            example()
+        )));
+    }
+    for (f, dtype) in feats {
+        let Ok(status) = frame
+            .column(&format!("{}{}", f.name, online::frame::STATUS))
+            .and_then(|c| c.str().cloned())
+        else {
+            continue;
+        };
+        let mut read = 0usize;
+        let mut errors = 0usize;
+        for s in status.iter().flatten() {
+            if s != "missing" {
+                read += 1;
+            }
+            if s == "decode_error" {
+                errors += 1;
+            }
+        }
+        if read >= READ_CHECK_MIN_ROWS && errors * 2 > read {
+            return Err(AuditError::ReadErrors(format!(
+                "{source}: feature '{}': {errors} of the {read} stored values read do not \
+                 decode as {}: check the feature's dtype and the [online] layout and field",
+                f.name,
+                dtype.name()
+            )));
+        }
+    }
+    Ok(())
 }

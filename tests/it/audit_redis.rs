@@ -114,3 +114,76 @@ fn audit_against_live_redis_matches_the_snapshot_audit() {
     let (_, code) = audit(&url, &["--sample", "10", "--timeout-ms", "300"]);
     assert_eq!(code, 3);
 }
+
+/// "Too many read errors" (exit 3): a store that holds none of the sampled keys (here: the
+/// wrong database), or a feature most of whose stored values do not decode.
+#[test]
+fn an_online_read_that_cannot_be_what_the_registry_says_exits_3() {
+    let srv = RedisServer::start(&[]);
+    load_demo(&srv);
+    let run = |online: &str| {
+        Command::cargo_bin("skewaudit")
+            .unwrap()
+            .args([
+                "audit",
+                "--no-log",
+                "--as-of",
+                "2026-12-01T00:00:00Z",
+                "--sample",
+                "100",
+                "--online",
+                online,
+                "--registry",
+            ])
+            .arg(shop().join("features.toml"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&format!("{}/1", srv.url()));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("none of the 100 sampled keys"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Garbage in one feature's field of every key: that feature is named.
+    let keys = srv.cli(&["KEYS", "user:*"]).unwrap();
+    let mut conn = srv.conn();
+    for k in keys.lines().filter(|k| !k.is_empty()) {
+        let _: i64 = redis::cmd("HSET")
+            .arg(k)
+            .arg("spend_30d")
+            .arg("n/a")
+            .query(&mut conn)
+            .unwrap();
+    }
+    let out = run(&srv.url());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("feature 'spend_30d'") && err.contains("do not decode as float64"),
+        "{err}"
+    );
+    // A few bad values are findings, not a failed read: fix most keys back.
+    let (_, code) = audit(&srv.url(), &["--sample", "100"]);
+    assert_eq!(code, 3);
+    for k in keys.lines().filter(|k| !k.is_empty()).skip(10) {
+        let _: i64 = redis::cmd("HDEL")
+            .arg(k)
+            .arg("spend_30d")
+            .query(&mut conn)
+            .unwrap();
+    }
+    let (report, code) = audit(&srv.url(), &["--sample", "100"]);
+    assert!(matches!(code, 0 | 1), "exit {code}");
+    let spend = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "spend_30d")
+        .unwrap();
+    assert!(
+        spend["comparisons"]["online"]["rows"]["decode_errors"]
+            .as_u64()
+            .unwrap()
+            <= 10
+    );
+}
