@@ -21,7 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// Audit skew: recompute sampled keys offline and compare with online values and serving logs.
     #[command(
-        after_help = "Examples:\n  skewaudit audit --registry features.toml --online redis://cache:6379 --sample 10000\n  skewaudit audit --registry features.toml --online snapshot.parquet --log 'serving_log/*.parquet' --format json --output out/\n\nExit codes: 0 no gate failed, 1 a gate failed (skew), 2 usage/registry/input error, 3 a source unavailable, 4 nothing to compare."
+        after_help = "Examples:\n  skewaudit audit --registry features.toml --online redis://cache:6379 --sample 10000\n  skewaudit audit --registry features.toml --online snapshot.parquet --log 'serving_log/*.parquet' --format json --output out/\n\nExit codes: 0 no gate failed, 1 a gate failed (skew), 2 usage/registry/input error, 3 a source unavailable or too many read errors, 4 nothing to compare."
     )]
     Audit(AuditArgs),
     /// Explain one entity: source rows in each window, each step, offline / online / logged values, verdict.
