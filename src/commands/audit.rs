@@ -32,9 +32,9 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
             "several --format values need --output DIR (files report.json, report.md, junit.xml, report.html)",
         ));
     }
-    let as_of = match &args.as_of {
-        Some(t) => parse_time(t).map_err(|m| CommandError::usage(format!("--as-of: {m}")))?,
-        None => chrono::Utc::now().timestamp_micros(),
+    let as_of_flag = match &args.as_of {
+        Some(t) => Some(parse_time(t).map_err(|m| CommandError::usage(format!("--as-of: {m}")))?),
+        None => None,
     };
     let mut registry = Registry::load(&args.registry.registry)?;
     if let Some(glob) = &args.log {
@@ -66,6 +66,14 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
     } else {
         registry.logs.clone()
     };
+    // Without --as-of: the time a snapshot was taken (an incident frozen by on-call is
+    // judged as of then), else now.
+    let as_of = as_of_flag
+        .or_else(|| match &online {
+            Some(OnlineSource::Snapshot(path)) => crate::online::snapshot::taken_at(path),
+            _ => None,
+        })
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
     if online.is_none() && logs.is_none() {
         return Err(CommandError { code: crate::exit::NOTHING_TO_COMPARE, message: "nothing to compare: give --online URL|FILE or --log GLOB (or set them in the registry)".into() });
     }

@@ -107,6 +107,19 @@ pub fn read(
         .map_err(|e| input(path, crate::offline::scan::one_line(&e.to_string())))
 }
 
+/// When the snapshot was taken (µs since the epoch), from its Parquet metadata; `None` for a
+/// file without it (or not readable: reading it later says why).
+pub fn taken_at(path: &Path) -> Option<i64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = ParquetReader::new(file);
+    let meta = reader.get_metadata().ok()?;
+    let kv = meta.key_value_metadata().as_ref()?;
+    kv.iter()
+        .find(|k| k.key == META_TAKEN_AT)
+        .and_then(|k| k.value.as_deref())
+        .and_then(|v| crate::registry::parse_time(v).ok())
+}
+
 /// Writes an online frame as a snapshot, atomically, with its format version and the time
 /// it was taken (µs since the epoch) in the Parquet metadata.
 pub fn write(frame: &mut DataFrame, path: &Path, taken_at: i64) -> Result<(), OnlineError> {

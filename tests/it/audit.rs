@@ -543,3 +543,37 @@ fn missing_parquet_exits_3_only_for_the_features_that_read_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Without --as-of, a snapshot is judged as of the time it was taken (its Parquet metadata).
+#[test]
+fn a_snapshot_is_audited_as_of_when_it_was_taken() {
+    let snap = shop().join("online_snapshot.parquet");
+    let taken = skewaudit::online::snapshot::taken_at(&snap).expect("the fixture has taken_at");
+    let out = Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args([
+            "audit",
+            "--no-log",
+            "--sample",
+            "50",
+            "--format",
+            "json",
+            "--registry",
+        ])
+        .arg(shop().join("features.toml"))
+        .arg("--online")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        v["run"]["as_of"]
+            .as_str()
+            .map(|t| skewaudit::registry::parse_time(t).unwrap()),
+        Some(taken)
+    );
+    // --as-of still wins.
+    let (v, _) = audit_json(&["--no-log", "--sample", "50"]);
+    assert_eq!(v["run"]["as_of"], "2026-12-01T00:00:00Z");
+}
