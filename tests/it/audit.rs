@@ -46,6 +46,17 @@ fn audit_to(dir: &Path, formats: &str) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// The binary's audit of the demo registry with `args`.
+fn shop_audit(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("skewaudit")
+        .unwrap()
+        .args(["audit", "--registry"])
+        .arg(shop().join("features.toml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn sampled_ids(n: usize, seed: u64) -> HashSet<i64> {
     let reg = skewaudit::registry::Registry::load(&shop().join("features.toml")).unwrap();
     let feats: Vec<_> = reg.features.values().collect();
@@ -460,20 +471,14 @@ fn json_report_validates_against_the_schema() {
 #[test]
 fn output_dir_without_format_writes_every_file_and_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args([
-            "--as-of",
-            "2026-12-01T00:00:00Z",
-            "--sample",
-            "100",
-            "--output",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = shop_audit(&[
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+        "--sample",
+        "100",
+        "--output",
+        &dir.path().to_string_lossy(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     for f in ["report.json", "report.md", "junit.xml", "report.html"] {
         let len = std::fs::metadata(dir.path().join(f))
@@ -549,22 +554,15 @@ fn missing_parquet_exits_3_only_for_the_features_that_read_it() {
 fn a_snapshot_is_audited_as_of_when_it_was_taken() {
     let snap = shop().join("online_snapshot.parquet");
     let taken = skewaudit::online::snapshot::taken_at(&snap).expect("the fixture has taken_at");
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args([
-            "audit",
-            "--no-log",
-            "--sample",
-            "50",
-            "--format",
-            "json",
-            "--registry",
-        ])
-        .arg(shop().join("features.toml"))
-        .arg("--online")
-        .arg(&snap)
-        .output()
-        .unwrap();
+    let out = shop_audit(&[
+        "--no-log",
+        "--sample",
+        "50",
+        "--format",
+        "json",
+        "--online",
+        &snap.to_string_lossy(),
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(

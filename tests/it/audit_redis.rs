@@ -23,16 +23,15 @@ fn load_demo(srv: &RedisServer) -> usize {
     srv.cli(&["DBSIZE"]).unwrap().trim().parse().unwrap()
 }
 
-fn audit(online: &str, extra: &[&str]) -> (Value, i32) {
-    let out = Command::cargo_bin("skewaudit")
+/// The binary's audit of the demo registry against `online`, as of the demo's time.
+fn audit_output(online: &str, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("skewaudit")
         .unwrap()
         .args([
             "audit",
             "--no-log",
             "--as-of",
             "2026-12-01T00:00:00Z",
-            "--format",
-            "json",
             "--online",
             online,
             "--registry",
@@ -40,7 +39,12 @@ fn audit(online: &str, extra: &[&str]) -> (Value, i32) {
         .arg(shop().join("features.toml"))
         .args(extra)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn audit(online: &str, extra: &[&str]) -> (Value, i32) {
+    let extra: Vec<&str> = ["--format", "json"].iter().chain(extra).copied().collect();
+    let out = audit_output(online, &extra);
     let code = out.status.code().unwrap_or(-1);
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (v, code)
@@ -121,24 +125,7 @@ fn audit_against_live_redis_matches_the_snapshot_audit() {
 fn an_online_read_that_cannot_be_what_the_registry_says_exits_3() {
     let srv = RedisServer::start(&[]);
     load_demo(&srv);
-    let run = |online: &str| {
-        Command::cargo_bin("skewaudit")
-            .unwrap()
-            .args([
-                "audit",
-                "--no-log",
-                "--as-of",
-                "2026-12-01T00:00:00Z",
-                "--sample",
-                "100",
-                "--online",
-                online,
-                "--registry",
-            ])
-            .arg(shop().join("features.toml"))
-            .output()
-            .unwrap()
-    };
+    let run = |online: &str| audit_output(online, &["--sample", "100"]);
     let out = run(&format!("{}/1", srv.url()));
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(3), "{err}");
