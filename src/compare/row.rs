@@ -180,6 +180,19 @@ pub fn transform_cause(served: f64, reference: f64, tol: Tolerance) -> Option<Ca
     if served == reference.trunc() {
         return Some(Cause::Transform("truncate", None));
     }
+    // The reverse (SPEC §4): the offline side is the rounded or truncated one.
+    for n in 0..=6 {
+        let p = 10f64.powi(n);
+        if reference == (served * p).round() / p {
+            return Some(Cause::Transform(
+                "round",
+                Some(format!("{n} digits, offline side")),
+            ));
+        }
+    }
+    if reference == served.trunc() {
+        return Some(Cause::Transform("truncate", Some("offline side".into())));
+    }
     None
 }
 
@@ -285,6 +298,19 @@ mod tests {
             Some(Cause::Transform("truncate", None))
         );
         assert_eq!(transform_cause(5.0, x, T), None);
+        // The reverse: the offline side rounded or truncated, the served value not.
+        assert_eq!(
+            transform_cause(x, 123.46, T),
+            Some(Cause::Transform(
+                "round",
+                Some("2 digits, offline side".into())
+            ))
+        );
+        assert_eq!(
+            transform_cause(-7.9, -7.0, T),
+            Some(Cause::Transform("truncate", Some("offline side".into())))
+        );
+        assert_eq!(transform_cause(x, 5.0, T), None);
     }
 
     #[test]
