@@ -146,8 +146,19 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
             None
         };
     let mut logs = reg.logs.clone();
-    if let (Some(glob), Some(l)) = (&args.log, logs.as_mut()) {
-        l.path = crate::registry::Location::Local(glob.into());
+    if let Some(glob) = &args.log {
+        // As `audit --log`: the registry's [logs] says how to read the rows.
+        let l = logs.as_mut().ok_or_else(|| {
+            usage(format!(
+                "--log needs a [logs] section in {} (timestamp column and key columns)",
+                reg.path.display()
+            ))
+        })?;
+        l.path = if glob.starts_with("s3://") {
+            crate::registry::Location::S3(glob.clone())
+        } else {
+            crate::registry::Location::Local(glob.into())
+        };
         l.ndjson = glob.ends_with(".ndjson") || glob.ends_with(".jsonl") || glob.ends_with(".json");
     }
     let plan = AuditPlan {
@@ -157,7 +168,13 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
         sampling: Sampling::Keys(keys_file.clone()),
         seed: 0,
         universe: Default::default(),
-        as_of: as_of_flag.unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
+        // As `audit`: a snapshot is judged as of when it was taken.
+        as_of: as_of_flag
+            .or_else(|| match &online {
+                Some(OnlineSource::Snapshot(path)) => crate::online::snapshot::taken_at(path),
+                _ => None,
+            })
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
         online,
         logs: logs.clone(),
         progress: crate::progress::Progress::hidden(),

@@ -245,6 +245,21 @@ fn explain_shows_the_steps_and_the_cause_for_one_entity() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing key column 'user_id'"));
+    // --log without a [logs] section to read it by is a usage error, not ignored.
+    let (_p, reg) = project_with(&rows(), FEATURES);
+    bin()
+        .args([
+            "explain",
+            "--entity",
+            "user_id=1",
+            "--log",
+            "x.parquet",
+            "--registry",
+        ])
+        .arg(&reg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--log needs a [logs] section"));
 }
 
 #[test]
