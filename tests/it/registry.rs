@@ -286,3 +286,40 @@ fn demo_registry_is_valid() {
     let reg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop/features.toml");
     validate(&reg).code(0);
 }
+
+/// `validate` checks the serving log against `[logs]` too (pre-launch: a wrong column shows
+/// before the first audit), and a log that is not there.
+#[test]
+fn validate_checks_the_serving_log() {
+    let shop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shop");
+    validate(&shop.join("features.toml")).code(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("shop");
+    assert!(std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&shop)
+        .arg(&copy)
+        .status()
+        .expect("cp")
+        .success());
+    let text = std::fs::read_to_string(copy.join("features.toml")).expect("read");
+    let reg = copy.join("features.toml");
+    std::fs::write(
+        &reg,
+        text.replace("timestamp = \"request_ts\"", "timestamp = \"request_time\""),
+    )
+    .expect("write");
+    validate(&reg)
+        .code(2)
+        .stderr(
+            predicate::str::contains("[logs]: ").and(predicate::str::contains(
+                "timestamp column 'request_time' not found (did you mean 'request_ts'?)",
+            )),
+        );
+    std::fs::write(&reg, &text).expect("write");
+    validate(&reg).code(0);
+    std::fs::remove_file(copy.join("serving_log.parquet")).expect("rm");
+    validate(&reg).code(2).stderr(
+        predicate::str::contains("[logs]: ").and(predicate::str::contains("serving_log.parquet")),
+    );
+}
