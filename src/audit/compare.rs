@@ -652,3 +652,122 @@ pub fn adjust_pvalues(reports: &mut BTreeMap<String, ComparisonReport>) {
         }
     }
 }
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use crate::registry::Duration as RegDuration;
+
+    fn rows(compared: u64, mismatched: u64, missing: u64) -> RowCounts {
+        let rate = mismatched as f64 / compared as f64;
+        RowCounts {
+            total: compared + missing,
+            compared,
+            matched: compared - mismatched,
+            mismatched,
+            missing_online: missing,
+            mismatch_rate: Some(rate),
+            mismatch_rate_ci: Some([rate / 2.0, rate * 2.0]),
+            ..RowCounts::default()
+        }
+    }
+
+    /// Each threshold fails just above its value and passes at it; an ungated run passes.
+    #[test]
+    fn every_gate_fails_above_and_passes_at_its_threshold() {
+        let r = rows(1000, 20, 0); // mismatch rate 0.02, CI [0.01, 0.04]
+        let none = Gate::default();
+        assert_eq!(gate(&none, &r, None, None), (Verdict::Pass, vec![]));
+        let mm = |max: f64, ci: bool| Gate {
+            max_mismatch_rate: Some(max),
+            use_ci_upper_bound: ci,
+            ..Gate::default()
+        };
+        assert_eq!(gate(&mm(0.02, false), &r, None, None).0, Verdict::Pass);
+        let (v, why) = gate(&mm(0.019, false), &r, None, None);
+        assert_eq!(v, Verdict::Fail);
+        assert_eq!(
+            why,
+            vec!["mismatch rate 0.0200 > max_mismatch_rate 0.019".to_string()]
+        );
+        // The upper bound is stricter than the rate.
+        let (v, why) = gate(&mm(0.03, true), &r, None, None);
+        assert_eq!(v, Verdict::Fail);
+        assert!(
+            why[0].contains("95% upper bound") && why[0].contains("0.0400"),
+            "{why:?}"
+        );
+
+        let missing = rows(900, 0, 100); // missing rate 0.1
+        let g = Gate {
+            max_missing_rate: Some(0.1),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&g, &missing, None, None).0, Verdict::Pass);
+        let g = Gate {
+            max_missing_rate: Some(0.09),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&g, &missing, None, None).0, Verdict::Fail);
+
+        let d = Distribution {
+            psi: 0.25,
+            js_divergence: 0.1,
+            ..Distribution::default()
+        };
+        let psi = |max: f64| Gate {
+            max_psi: Some(max),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&psi(0.25), &r, Some(&d), None).0, Verdict::Pass);
+        assert_eq!(gate(&psi(0.2), &r, Some(&d), None).0, Verdict::Fail);
+        let js = |max: f64| Gate {
+            max_js: Some(max),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&js(0.1), &r, Some(&d), None).0, Verdict::Pass);
+        let (v, why) = gate(&js(0.05), &r, Some(&d), None);
+        assert_eq!(v, Verdict::Fail);
+        assert!(
+            why[0].starts_with("js_divergence 0.1000 > max_js"),
+            "{why:?}"
+        );
+        // Without a distribution, the distribution gates do not apply.
+        assert_eq!(gate(&psi(0.0), &r, None, None).0, Verdict::Pass);
+
+        let age = Spread {
+            p50: 60.0,
+            p99: 3600.0,
+            max: 7200.0,
+        };
+        let old = |secs: i64| Gate {
+            max_age: Some(RegDuration::from_micros(secs * 1_000_000)),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&old(3600), &r, None, Some(&age)).0, Verdict::Pass);
+        assert_eq!(gate(&old(3599), &r, None, Some(&age)).0, Verdict::Fail);
+
+        // Several violations are all listed.
+        let all = Gate {
+            max_mismatch_rate: Some(0.0),
+            max_psi: Some(0.0),
+            max_js: Some(0.0),
+            ..Gate::default()
+        };
+        assert_eq!(gate(&all, &r, Some(&d), None).1.len(), 3);
+    }
+
+    /// Too few compared rows: inconclusive, whatever the gates say.
+    #[test]
+    fn below_min_rows_is_inconclusive() {
+        let r = rows(10, 10, 0);
+        let g = Gate {
+            max_mismatch_rate: Some(0.0),
+            min_rows: 11,
+            ..Gate::default()
+        };
+        assert_eq!(gate(&g, &r, None, None), (Verdict::Inconclusive, vec![]));
+        let g = Gate { min_rows: 10, ..g };
+        assert_eq!(gate(&g, &r, None, None).0, Verdict::Fail);
+    }
+}
