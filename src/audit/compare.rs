@@ -462,6 +462,12 @@ pub fn compare_all(
             counts.mismatch_rate = Some(rate);
             counts.mismatch_rate_ci = Some([lo, hi]);
         }
+        if counts.total > 0 {
+            let missing = counts.missing_online + counts.missing_offline;
+            let (lo, hi) = stats::wilson_interval(missing, counts.total);
+            counts.missing_rate = Some(missing as f64 / counts.total as f64);
+            counts.missing_rate_ci = Some([lo, hi]);
+        }
         // The dominant cause of the mismatches (missing rows are counted apart).
         let dominant_cause = causes
             .iter()
@@ -521,6 +527,13 @@ pub fn compare_all(
         if let Some(d) = distribution.as_mut() {
             d.null_rate_reference = ref_null as f64 / compared;
             d.null_rate_current = cur_null as f64 / compared;
+            let n = counts.compared.max(1);
+            let ci = |k: u64| {
+                let (lo, hi) = stats::wilson_interval(k, n);
+                Some([lo, hi])
+            };
+            d.null_rate_reference_ci = ci(ref_null as u64);
+            d.null_rate_current_ci = ci(cur_null as u64);
         }
         let value_age_seconds = if online { spread(ages) } else { None };
         let (verdict, violations) = gate(
@@ -592,8 +605,7 @@ fn gate(
             v.push(format!("{what} {value:.4} > max_mismatch_rate {max}"));
         }
     }
-    if let Some(max) = g.max_missing_rate {
-        let rate = (rows.missing_online + rows.missing_offline) as f64 / rows.total.max(1) as f64;
+    if let (Some(max), Some(rate)) = (g.max_missing_rate, rows.missing_rate) {
         if rate > max {
             v.push(format!("missing rate {rate:.4} > max_missing_rate {max}"));
         }
@@ -668,6 +680,7 @@ mod gate_tests {
             missing_online: missing,
             mismatch_rate: Some(rate),
             mismatch_rate_ci: Some([rate / 2.0, rate * 2.0]),
+            missing_rate: Some(missing as f64 / (compared + missing) as f64),
             ..RowCounts::default()
         }
     }

@@ -153,6 +153,10 @@ pub struct RowCounts {
     pub mismatch_rate: Option<f64>,
     /// 95% Wilson interval of the mismatch rate.
     pub mismatch_rate_ci: Option<[f64; 2]>,
+    /// (missing_online + missing_offline) / total; null when no row was looked at.
+    pub missing_rate: Option<f64>,
+    /// 95% Wilson interval of the missing rate.
+    pub missing_rate_ci: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +190,11 @@ pub struct Distribution {
     pub n_current: u64,
     pub null_rate_reference: f64,
     pub null_rate_current: f64,
+    /// 95% Wilson intervals of the null rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub null_rate_reference_ci: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub null_rate_current_ci: Option<[f64; 2]>,
     pub psi: f64,
     pub js_divergence: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
