@@ -182,6 +182,23 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
     let report = audit::run(&plan)?;
     let key = crate::sample::read_keys_file(&keys_file, &entity)?;
 
+    // This key's logged requests, to show the logged values that matched too (the audit's
+    // examples hold the mismatched ones).
+    let log_frame = match &plan.logs {
+        Some(l) => Some(
+            crate::logs::read(
+                l,
+                &typed,
+                &entity.keys,
+                Some(&key_typed(&reg, &plain, &key)?),
+                l.max_malformed_rate,
+            )
+            .map_err(crate::audit::AuditError::from)?
+            .frame,
+        ),
+        None => None,
+    };
+
     // Online values of this key, for their timestamps.
     let online_frame = match &plan.online {
         Some(OnlineSource::Redis(opts)) => Some(crate::online::redis::read(
@@ -356,10 +373,76 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
                     e.cause
                 );
             }
+            // The logged requests that matched (served = offline at the request time): shown
+            // only when every other row is accounted for (all compared, every mismatch among
+            // the examples), so a row shown as a match is one.
+            if kind == "log"
+                && c.rows.matched > 0
+                && c.rows.compared == c.rows.total
+                && c.rows.mismatched as usize <= c.examples.len()
+            {
+                if let Some(lf) = &log_frame {
+                    let shown = logged_matches(lf, &f.name, &c.examples, args.rows);
+                    for line in &shown {
+                        let _ = writeln!(out, "    {line}");
+                    }
+                    if (shown.len() as u64) < c.rows.matched {
+                        let _ =
+                            writeln!(out, "    ... {} matching request(s) in all", c.rows.matched);
+                    }
+                }
+            }
         }
     }
     crate::output::stdout(&out);
     Ok(exit::OK)
+}
+
+/// Up to `limit` logged requests of the feature that are not among the audit's (mismatched)
+/// examples and hold a value: `<request time> [<request id>]: served <v> -> match`.
+fn logged_matches(
+    frame: &DataFrame,
+    feature: &str,
+    examples: &[crate::report::Example],
+    limit: usize,
+) -> Vec<String> {
+    let text = |name: &str, row: usize| {
+        frame
+            .column(name)
+            .ok()
+            .and_then(|c| c.get(row).ok())
+            .filter(|v| !v.is_null())
+            .map(|v| v.str_value().to_string())
+    };
+    let status = format!("{feature}{}", crate::online::frame::STATUS);
+    let mut out = Vec::new();
+    for row in 0..frame.height() {
+        if out.len() >= limit {
+            break;
+        }
+        if text(&status, row).as_deref() != Some("present") {
+            continue;
+        }
+        let rid = text(crate::logs::REQUEST_ID, row);
+        if rid.is_some() && examples.iter().any(|e| e.request_id == rid) {
+            continue;
+        }
+        let ts = frame
+            .column(crate::logs::REQUEST_TS)
+            .ok()
+            .and_then(|c| c.cast(&DataType::Int64).ok())
+            .and_then(|c| c.get(row).ok().and_then(|v| v.extract::<i64>()));
+        if rid.is_none() && ts.is_some_and(|t| examples.iter().any(|e| e.as_of == format_time(t))) {
+            continue;
+        }
+        out.push(format!(
+            "{}{}: served {} -> match",
+            ts.map(format_time).unwrap_or_else(|| "-".into()),
+            rid.map(|r| format!(" {r}")).unwrap_or_default(),
+            text(feature, row).unwrap_or_else(|| "null".into())
+        ));
+    }
+    out
 }
 
 /// The key typed like the entity's first source.

@@ -262,6 +262,44 @@ fn explain_shows_the_steps_and_the_cause_for_one_entity() {
         .stderr(predicate::str::contains("--log needs a [logs] section"));
 }
 
+/// Logged requests that matched are shown too, and a mismatched one never as a match.
+#[test]
+fn explain_shows_matching_logged_requests() {
+    let a = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "explain",
+            "--registry",
+            "fixtures/shop/features.toml",
+            "--entity",
+            "user_id=300",
+            "--as-of",
+            "2026-12-01T00:00:00Z",
+        ])
+        .assert()
+        .code(0);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    let section = |name: &str| {
+        out.split("■ ")
+            .find(|s| s.starts_with(name))
+            .unwrap_or_else(|| panic!("no section {name}:\n{out}"))
+            .to_string()
+    };
+    let country = section("country ");
+    assert!(country.contains("verdict vs log: match"), "{country}");
+    assert!(
+        country.contains("req-000125: served DE -> match"),
+        "{country}"
+    );
+    let last = section("last_txn_amount ");
+    assert!(
+        last.contains("req-000707: offline 20.01 vs served 0 -> default_filled"),
+        "{last}"
+    );
+    assert!(!last.contains("req-000707: served"), "{last}");
+    assert!(last.contains("req-000125: served 20.01 -> match"), "{last}");
+}
+
 #[test]
 fn shell_completions() {
     for shell in ["bash", "zsh", "fish"] {
