@@ -127,7 +127,8 @@ enum State {
     Pending,
 }
 
-/// Rows whose lags are searched, at most (per comparison); the rest stay `unexplained`.
+/// Rows whose lags are searched, at most (per comparison, shared fairly by its features); the
+/// rest stay `unexplained`.
 pub const MAX_LAG_SEARCH_ROWS: usize = 20_000;
 /// Examples kept per comparison.
 pub const MAX_EXAMPLES: usize = 10;
@@ -197,7 +198,6 @@ pub fn compare_all(
     let mut states: HashMap<String, Vec<State>> = HashMap::new();
     let mut lag_points: Vec<(usize, i64)> = Vec::new();
     let mut lag_point_of: HashMap<(usize, i64), usize> = HashMap::new();
-    let mut pending_budget = MAX_LAG_SEARCH_ROWS;
     let grid = row::lag_grid();
     for (f, _) in feats {
         let fr = &rows.features[&f.name];
@@ -230,23 +230,46 @@ pub fn compare_all(
                 _ => None,
             } {
                 State::Mismatch(c)
-            } else if pending_budget > 0 {
-                pending_budget -= 1;
-                for lag in &grid {
-                    for p in [(r, t - lag), (r, t + lag)] {
-                        lag_point_of.entry(p).or_insert_with(|| {
-                            lag_points.push(p);
-                            lag_points.len() - 1
-                        });
-                    }
-                }
-                State::Pending
             } else {
-                State::Mismatch(Cause::Unexplained)
+                State::Pending
             };
             st.push(state);
         }
         states.insert(f.name.clone(), st);
+    }
+    // The lag search's budget is shared fairly: each feature gets an equal share, and what a
+    // feature does not need goes to the others (water-filling); rows beyond it stay
+    // `unexplained`.
+    let pending: Vec<(String, Vec<usize>)> = feats
+        .iter()
+        .map(|(f, _)| {
+            let rs = states
+                .get(&f.name)
+                .map(|st| (0..st.len()).filter(|&r| st[r] == State::Pending).collect())
+                .unwrap_or_default();
+            (f.name.clone(), rs)
+        })
+        .collect();
+    let counts: Vec<usize> = pending.iter().map(|(_, rs)| rs.len()).collect();
+    let quota = fair_quotas(&counts, MAX_LAG_SEARCH_ROWS);
+    for (i, (name, rs)) in pending.iter().enumerate() {
+        let fr = &rows.features[name];
+        let st = states.get_mut(name).ok_or_else(|| other("state"))?;
+        for (j, &r) in rs.iter().enumerate() {
+            if j >= quota[i] {
+                st[r] = State::Mismatch(Cause::Unexplained);
+                continue;
+            }
+            let t = fr.as_of[r];
+            for lag in &grid {
+                for p in [(r, t - lag), (r, t + lag)] {
+                    lag_point_of.entry(p).or_insert_with(|| {
+                        lag_points.push(p);
+                        lag_points.len() - 1
+                    });
+                }
+            }
+        }
     }
 
     // 3. Lag search for the pending rows: the served value equals the recompute at an
@@ -640,6 +663,20 @@ fn gate(
     )
 }
 
+/// Shares `budget` among claims of `counts` (water-filling): the smallest claims are met in
+/// full, the rest get equal shares of what is left.
+fn fair_quotas(counts: &[usize], budget: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| counts[i]);
+    let mut left = budget;
+    let mut quota = vec![0usize; counts.len()];
+    for (k, &i) in order.iter().enumerate() {
+        quota[i] = counts[i].min(left / (order.len() - k));
+        left -= quota[i];
+    }
+    quota
+}
+
 /// Benjamini-Hochberg adjustment of the KS / chi-square p-values across the features of one
 /// comparison.
 pub fn adjust_pvalues(reports: &mut BTreeMap<String, ComparisonReport>) {
@@ -768,6 +805,34 @@ mod gate_tests {
             ..Gate::default()
         };
         assert_eq!(gate(&all, &r, Some(&d), None).1.len(), 3);
+    }
+
+    #[test]
+    fn lag_search_budget_is_shared_fairly() {
+        assert_eq!(
+            fair_quotas(&[10, 50_000, 50_000], 20_000),
+            vec![10, 9_995, 9_995]
+        );
+        assert_eq!(fair_quotas(&[100, 200], 20_000), vec![100, 200]);
+        assert_eq!(fair_quotas(&[30_000], 20_000), vec![20_000]);
+        assert_eq!(fair_quotas(&[], 20_000), Vec::<usize>::new());
+        proptest::proptest!(|(counts in proptest::collection::vec(0usize..50_000, 0..12), budget in 0usize..60_000)| {
+            let q = fair_quotas(&counts, budget);
+            proptest::prop_assert!(q.iter().sum::<usize>() <= budget);
+            proptest::prop_assert!(q.iter().zip(&counts).all(|(q, c)| q <= c));
+            // Nothing left unused while a claim is unmet beyond rounding.
+            if counts.iter().sum::<usize>() > budget {
+                proptest::prop_assert!(budget - q.iter().sum::<usize>() < counts.len().max(1));
+            }
+            // No unmet claim gets less than a met or larger one (fairness).
+            for i in 0..counts.len() {
+                for j in 0..counts.len() {
+                    if q[i] < counts[i] {
+                        proptest::prop_assert!(q[i] + 1 >= q[j], "{:?} -> {:?}", counts, q);
+                    }
+                }
+            }
+        });
     }
 
     /// Too few compared rows: inconclusive, whatever the gates say.
