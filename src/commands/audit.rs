@@ -1,10 +1,10 @@
 //! `skewaudit audit`: the main job.
 
-use super::snapshot::{typed_features, OnlineSource};
+use super::snapshot::{override_log_path, typed_features, OnlineSource};
 use super::{CommandError, CommandResult};
 use crate::audit::{self, AuditPlan};
 use crate::cli::AuditArgs;
-use crate::registry::{parse_time, Feature, Location, Registry};
+use crate::registry::{parse_time, Feature, Registry};
 use crate::report::{self, Exporter};
 
 impl From<audit::AuditError> for CommandError {
@@ -38,19 +38,7 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
     };
     let mut registry = Registry::load(&args.registry.registry)?;
     if let Some(glob) = &args.log {
-        let logs = registry.logs.as_mut().ok_or_else(|| {
-            CommandError::usage(format!(
-                "--log needs a [logs] section in {} (timestamp column and key columns)",
-                registry.path.display()
-            ))
-        })?;
-        logs.path = if glob.starts_with("s3://") {
-            Location::S3(glob.clone())
-        } else {
-            Location::Local(glob.into())
-        };
-        logs.ndjson =
-            glob.ends_with(".ndjson") || glob.ends_with(".jsonl") || glob.ends_with(".json");
+        override_log_path(&mut registry.logs, &registry.path, glob)?;
     }
     let online = if args.no_online {
         None
@@ -66,14 +54,7 @@ pub fn plan(args: &AuditArgs) -> Result<AuditPlan, CommandError> {
     } else {
         registry.logs.clone()
     };
-    // Without --as-of: the time a snapshot was taken (an incident frozen by on-call is
-    // judged as of then), else now.
-    let as_of = as_of_flag
-        .or_else(|| match &online {
-            Some(OnlineSource::Snapshot(path)) => crate::online::snapshot::taken_at(path),
-            _ => None,
-        })
-        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
+    let as_of = as_of_flag.unwrap_or_else(|| OnlineSource::default_as_of(online.as_ref()));
     if online.is_none() && logs.is_none() {
         return Err(CommandError { code: crate::exit::NOTHING_TO_COMPARE, message: "nothing to compare: give --online URL|FILE or --log GLOB (or set them in the registry)".into() });
     }

@@ -4,7 +4,7 @@
 //! entity's recent requests with the recompute as of each request time; and the verdict with
 //! its cause (the audit's own classification of that row).
 
-use super::snapshot::{typed_features, OnlineSource};
+use super::snapshot::{override_log_path, typed_features, OnlineSource};
 use super::{CommandError, CommandResult};
 use crate::audit::{self, AuditPlan};
 use crate::cli::ExplainArgs;
@@ -147,19 +147,7 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
         };
     let mut logs = reg.logs.clone();
     if let Some(glob) = &args.log {
-        // As `audit --log`: the registry's [logs] says how to read the rows.
-        let l = logs.as_mut().ok_or_else(|| {
-            usage(format!(
-                "--log needs a [logs] section in {} (timestamp column and key columns)",
-                reg.path.display()
-            ))
-        })?;
-        l.path = if glob.starts_with("s3://") {
-            crate::registry::Location::S3(glob.clone())
-        } else {
-            crate::registry::Location::Local(glob.into())
-        };
-        l.ndjson = glob.ends_with(".ndjson") || glob.ends_with(".jsonl") || glob.ends_with(".json");
+        override_log_path(&mut logs, &reg.path, glob)?;
     }
     let plan = AuditPlan {
         registry: reg.clone(),
@@ -168,15 +156,9 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
         sampling: Sampling::Keys(keys_file.clone()),
         seed: 0,
         universe: Default::default(),
-        // As `audit`: a snapshot is judged as of when it was taken.
-        as_of: as_of_flag
-            .or_else(|| match &online {
-                Some(OnlineSource::Snapshot(path)) => crate::online::snapshot::taken_at(path),
-                _ => None,
-            })
-            .unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
+        as_of: as_of_flag.unwrap_or_else(|| OnlineSource::default_as_of(online.as_ref())),
         online,
-        logs: logs.clone(),
+        logs,
         progress: crate::progress::Progress::hidden(),
     };
     let report = audit::run(&plan)?;

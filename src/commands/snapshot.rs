@@ -16,6 +16,16 @@ pub enum OnlineSource {
 }
 
 impl OnlineSource {
+    /// The as-of time of a run without `--as-of`: when a snapshot was taken (an incident frozen
+    /// by on-call is judged as of then), else now.
+    pub fn default_as_of(online: Option<&OnlineSource>) -> i64 {
+        match online {
+            Some(OnlineSource::Snapshot(path)) => online::snapshot::taken_at(path),
+            _ => None,
+        }
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros())
+    }
+
     /// The flag, else the registry's `[online] url`; checked before any I/O.
     pub fn from_args(args: &OnlineArgs, reg: &Registry) -> Result<OnlineSource, CommandError> {
         let url = args
@@ -212,4 +222,26 @@ pub fn run(args: &SnapshotArgs) -> CommandResult {
         );
     }
     Ok(exit::OK)
+}
+
+/// `--log GLOB` in place of the registry's `[logs] path` (the `[logs]` section still says how
+/// to read the rows): a local glob or `s3://`, NDJSON by extension.
+pub fn override_log_path(
+    logs: &mut Option<crate::registry::Logs>,
+    registry: &std::path::Path,
+    glob: &str,
+) -> Result<(), CommandError> {
+    let logs = logs.as_mut().ok_or_else(|| {
+        CommandError::usage(format!(
+            "--log needs a [logs] section in {} (timestamp column and key columns)",
+            registry.display()
+        ))
+    })?;
+    logs.path = if glob.starts_with("s3://") {
+        crate::registry::Location::S3(glob.to_string())
+    } else {
+        crate::registry::Location::Local(glob.into())
+    };
+    logs.ndjson = glob.ends_with(".ndjson") || glob.ends_with(".jsonl") || glob.ends_with(".json");
+    Ok(())
 }
