@@ -13,14 +13,12 @@ fn shop() -> PathBuf {
 }
 
 fn audit_json(args: &[&str]) -> (Value, i32) {
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args(["--as-of", "2026-12-01T00:00:00Z", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
+    let all: Vec<&str> = ["--as-of", "2026-12-01T00:00:00Z", "--format", "json"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let out = shop_audit(&all);
     let code = out.status.code().unwrap_or(-1);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
@@ -261,14 +259,14 @@ fn clean_features_exit_0_and_nothing_to_compare_exits_4() {
         String::from_utf8_lossy(&out.stdout)
     );
     // A log file without the log's columns is an input error: exit 2.
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args(["--no-online", "--sample", "5", "--log"])
-        .arg(shop().join("transactions/date=2026-11-01/part-0.parquet"))
-        .output()
-        .unwrap();
+    let not_a_log = shop().join("transactions/date=2026-11-01/part-0.parquet");
+    let out = shop_audit(&[
+        "--no-online",
+        "--sample",
+        "5",
+        "--log",
+        &not_a_log.to_string_lossy(),
+    ]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -284,20 +282,14 @@ fn unavailable_online_store_exits_3() {
         .local_addr()
         .unwrap()
         .port();
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args([
-            "--online",
-            &format!("redis://127.0.0.1:{port}"),
-            "--timeout-ms",
-            "300",
-            "--sample",
-            "10",
-        ])
-        .output()
-        .unwrap();
+    let out = shop_audit(&[
+        "--online",
+        &format!("redis://127.0.0.1:{port}"),
+        "--timeout-ms",
+        "300",
+        "--sample",
+        "10",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -309,22 +301,16 @@ fn unavailable_online_store_exits_3() {
 #[test]
 fn markdown_and_json_files_and_format_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("skewaudit")
-        .unwrap()
-        .args(["audit", "--registry"])
-        .arg(shop().join("features.toml"))
-        .args([
-            "--as-of",
-            "2026-12-01T00:00:00Z",
-            "--sample",
-            "300",
-            "--format",
-            "table,json,markdown",
-            "--output",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = shop_audit(&[
+        "--as-of",
+        "2026-12-01T00:00:00Z",
+        "--sample",
+        "300",
+        "--format",
+        "table,json,markdown",
+        "--output",
+        &dir.path().to_string_lossy(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.starts_with("## ❌ skewaudit: FAIL"), "{md}");
@@ -352,13 +338,7 @@ fn markdown_and_json_files_and_format_errors() {
             "--format pdf: one of table, json, markdown, junit",
         ),
     ] {
-        let o = Command::cargo_bin("skewaudit")
-            .unwrap()
-            .args(["audit", "--registry"])
-            .arg(shop().join("features.toml"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let o = shop_audit(&args);
         assert_eq!(o.status.code(), Some(2));
         assert!(
             String::from_utf8_lossy(&o.stderr).contains(needle),
